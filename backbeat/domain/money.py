@@ -1,0 +1,53 @@
+"""Exact money: amounts are integer micros (1 USD = 1_000_000 micros). Never floats."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from backbeat.errors import ValidationFailed
+
+MICROS = 1_000_000
+Micros = int
+
+
+def to_micros(value: object, field: str, *, max_places: int = 6) -> Micros:
+    """Parse a decimal amount (str, int or Decimal; floats are refused) into micros."""
+    if isinstance(value, (bool, float)):
+        raise ValidationFailed.one(field, "give money as a decimal string or integer, not a float")
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed.one(field, f"{value!r} is not a decimal amount") from None
+    if not amount.is_finite():
+        raise ValidationFailed.one(field, "must be a finite amount")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > max_places:
+        raise ValidationFailed.one(field, f"at most {max_places} decimal places")
+    return int(amount * MICROS)
+
+
+def from_micros(micros: Micros) -> Decimal:
+    """Micros back to a Decimal amount, exactly."""
+    return (Decimal(micros) / MICROS).quantize(Decimal("0.000001")).normalize()
+
+
+def format_money(micros: Micros, currency: str = "USD") -> str:
+    """Human form, rounded half-even to cents: `$1,234.50` for USD, `12.00 EUR` otherwise."""
+    amount = (Decimal(micros) / MICROS).quantize(Decimal("0.01"))
+    if currency == "USD":
+        return f"${amount:,.2f}"
+    return f"{amount:,.2f} {currency}"
+
+
+def cost_per_impression(cpm_micros: Micros) -> Micros:
+    """The price of one impression at a CPM. CPM bids have at most 3 decimals, so it is exact."""
+    if cpm_micros % 1000:
+        raise ValueError("CPM must be a multiple of 1000 micros (at most 3 decimal places)")
+    return cpm_micros // 1000
+
+
+def ecpm(spend_micros: Micros, impressions: int) -> Decimal | None:
+    """Effective CPM in currency units; None without impressions."""
+    if impressions <= 0:
+        return None
+    return Decimal(spend_micros) * 1000 / MICROS / impressions
