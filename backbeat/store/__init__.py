@@ -1,0 +1,1 @@
+"""Storage behind narrow protocols: the catalog, the event store and the counters."""

@@ -1,0 +1,1 @@
+"""The catalog: campaigns, creatives, inventory, accounts (SQLite default, PostgreSQL at scale)."""

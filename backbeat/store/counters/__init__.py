@@ -1,0 +1,1 @@
+"""Hot counters: budgets, frequency and nonces. In-process by default, Redis at scale."""
