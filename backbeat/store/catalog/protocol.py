@@ -1,13 +1,15 @@
 """What the rest of Backbeat may ask of the catalog. Repositories speak domain objects only.
 
-Filters are keyword arguments naming columns (``advertiser_id=3, status="active"``) plus
-``q`` for a case-insensitive substring match on the name; unknown filter names raise
-ValueError (a programming error, never user input: the API maps query params explicitly).
+Filters (`where`) map column names to values (``{"advertiser_id": 3, "status": "active"}``);
+a set or list value means "any of"; the key ``q`` is a case-insensitive substring match on the
+name. Unknown filter names raise ValueError: a programming error, never user input, because
+the API maps query parameters to filters explicitly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import builtins
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,11 +48,18 @@ class Repository(Protocol[T]):
 
     def delete(self, ident: int) -> None: ...
 
-    def list(
-        self, *, limit: int = 50, offset: int = 0, order: str = "id", **filters: object
-    ) -> Page[T]: ...
+    def page(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "id",
+        where: Mapping[str, object] | None = None,
+    ) -> Page[T]:
+        """`order` is a column name, `-name` for descending."""
+        ...
 
-    def all(self, **filters: object) -> list[T]: ...
+    def all(self, where: Mapping[str, object] | None = None) -> builtins.list[T]: ...
 
 
 class UserRepository(Repository[User], Protocol):
@@ -99,10 +108,12 @@ class Catalog(Protocol):
     def close(self) -> None: ...
 
 
-def iter_pages(repo: Repository[T], page_size: int = 500, **filters: object) -> Iterator[T]:
+def iter_pages(
+    repo: Repository[T], page_size: int = 500, where: Mapping[str, object] | None = None
+) -> Iterator[T]:
     offset = 0
     while True:
-        page = repo.list(limit=page_size, offset=offset, **filters)
+        page = repo.page(limit=page_size, offset=offset, where=where)
         yield from page.items
         offset += page_size
         if offset >= page.total:
