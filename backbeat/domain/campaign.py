@@ -144,9 +144,7 @@ class Campaign:
         else:
             p.check(self.bid_micros <= MAX_CPC_BID, "bid", "CPC bid above 100 is not accepted")
         p.check(self.budget_total_micros > 0, "budget_total", "must be positive")
-        p.check(
-            self.budget_total_micros <= MAX_TOTAL_BUDGET, "budget_total", "above 10,000,000"
-        )
+        p.check(self.budget_total_micros <= MAX_TOTAL_BUDGET, "budget_total", "above 10,000,000")
         if self.budget_daily_micros is not None:
             p.check(self.budget_daily_micros > 0, "budget_daily", "must be positive")
             p.check(

@@ -94,8 +94,16 @@ class Size:
 DISPLAY_SIZES: frozenset[Size] = frozenset(
     Size(w, h)
     for w, h in [
-        (300, 250), (728, 90), (160, 600), (300, 600), (320, 50),
-        (300, 50), (970, 250), (970, 90), (300, 1050), (320, 100),
+        (300, 250),
+        (728, 90),
+        (160, 600),
+        (300, 600),
+        (320, 50),
+        (300, 50),
+        (970, 250),
+        (970, 90),
+        (300, 1050),
+        (320, 100),
     ]
 )
 # Video players are sold by 16:9 player size; native by the 1.91:1 card image (also 1:1).

@@ -1,0 +1,1 @@
+"""HTTP: the app factory, the management API, lean serving/tracking routes and the dashboard."""
