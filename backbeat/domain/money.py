@@ -8,6 +8,8 @@ from backbeat.errors import ValidationFailed
 
 MICROS = 1_000_000
 Micros = int
+# Keeps every stored amount inside a signed 64-bit integer of micros.
+MAX_AMOUNT = 10**12
 
 
 def to_micros(value: object, field: str, *, max_places: int = 6) -> Micros:
@@ -20,6 +22,8 @@ def to_micros(value: object, field: str, *, max_places: int = 6) -> Micros:
         raise ValidationFailed.one(field, f"{value!r} is not a decimal amount") from None
     if not amount.is_finite():
         raise ValidationFailed.one(field, "must be a finite amount")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValidationFailed.one(field, f"amounts above {MAX_AMOUNT:,} are not accepted")
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > max_places:
         raise ValidationFailed.one(field, f"at most {max_places} decimal places")
