@@ -1,0 +1,252 @@
+"""In-process Counters: the default for a single server process.
+
+State is split over striped locks (a stripe per key hash) so that a sweep of expired
+entries holds only one stripe at a time. Each stripe sweeps itself when touched after
+its sweep interval has passed, so memory stays bounded by what is live without a
+background thread.
+
+Two clocks are in play, as with Redis: window arithmetic uses the caller's `now` (epoch
+seconds, like sorted-set scores), while expiry (claim TTLs, bucket and series lifetimes)
+uses an injected monotonic clock, like Redis key TTLs. Tests inject a fake clock.
+
+Everything is lost when the process ends; run Redis when several processes serve or when
+counters must survive a restart.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+from backbeat.store.counters.limits import (
+    DAY_BUCKET_TTL_S,
+    MAX_SERIES,
+    check_day,
+    check_key,
+    check_micros,
+    check_positive,
+)
+from backbeat.store.counters.protocol import Spend
+
+
+@dataclass(slots=True)
+class _Series:
+    """Timestamps (caller time, ascending) and the monotonic deadline of the whole series."""
+
+    stamps: deque[float] = field(default_factory=deque)
+    deadline: float = 0.0
+
+    def add(self, ts: float) -> None:
+        stamps = self.stamps
+        if len(stamps) >= MAX_SERIES:
+            stamps.popleft()
+        if not stamps or ts >= stamps[-1]:
+            stamps.append(ts)
+        else:  # out of order (threads racing on one visitor): keep the deque sorted
+            stamps.insert(bisect.bisect_right(stamps, ts), ts)
+
+    def prune(self, cutoff: float) -> None:
+        stamps = self.stamps
+        while stamps and stamps[0] <= cutoff:
+            stamps.popleft()
+
+    def count_after(self, cutoff: float) -> int:
+        n = 0
+        for ts in reversed(self.stamps):
+            if ts <= cutoff:
+                break
+            n += 1
+        return n
+
+
+class _Stripe:
+    """One lock and the slice of state whose keys hash to it."""
+
+    __slots__ = ("claims", "days", "lock", "next_sweep", "rates", "series", "totals")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.totals: dict[int, int] = {}
+        self.days: dict[tuple[int, str], tuple[int, float]] = {}
+        self.claims: dict[str, float] = {}
+        self.rates: dict[tuple[str, int, int], tuple[int, float]] = {}
+        self.series: dict[Hashable, _Series] = {}
+        self.next_sweep = 0.0
+
+    def sweep(self, mono: float) -> None:
+        """Drop every expired entry. Campaign totals never expire (one int per campaign)."""
+        self.days = {k: v for k, v in self.days.items() if v[1] > mono}
+        self.claims = {k: v for k, v in self.claims.items() if v > mono}
+        self.rates = {k: v for k, v in self.rates.items() if v[1] > mono}
+        self.series = {k: v for k, v in self.series.items() if v.deadline > mono}
+
+
+class MemoryCounters:
+    """Thread-safe in-process implementation of :class:`~.protocol.Counters`."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        stripes: int = 16,
+        sweep_interval_s: float = 30.0,
+    ) -> None:
+        if stripes < 1 or stripes & (stripes - 1):
+            raise ValueError("stripes must be a power of two")
+        self._clock = clock
+        self._mask = stripes - 1
+        self._stripes = tuple(_Stripe() for _ in range(stripes))
+        self._sweep_interval = sweep_interval_s
+
+    # internals -------------------------------------------------------------
+    def _stripe(self, key: Hashable) -> tuple[_Stripe, float]:
+        """The stripe owning `key` and the current monotonic time.
+
+        The caller takes `stripe.lock` before touching its state (writers then call
+        :meth:`_maybe_sweep` under that lock)."""
+        return self._stripes[hash(key) & self._mask], self._clock()
+
+    def _maybe_sweep(self, stripe: _Stripe, mono: float) -> None:
+        if mono >= stripe.next_sweep:
+            stripe.sweep(mono)
+            stripe.next_sweep = mono + self._sweep_interval
+
+    def _day_micros(self, stripe: _Stripe, key: tuple[int, str], mono: float) -> int:
+        entry = stripe.days.get(key)
+        return entry[0] if entry is not None and entry[1] > mono else 0
+
+    # spend -----------------------------------------------------------------
+    def add_spend(self, campaign_id: int, day: str, micros: int) -> Spend:
+        check_day(day)
+        check_micros(micros)
+        stripe, mono = self._stripe(campaign_id)
+        with stripe.lock:
+            self._maybe_sweep(stripe, mono)
+            total = stripe.totals.get(campaign_id, 0) + micros
+            stripe.totals[campaign_id] = total
+            key = (campaign_id, day)
+            today = self._day_micros(stripe, key, mono) + micros
+            stripe.days[key] = (today, mono + DAY_BUCKET_TTL_S)
+        return Spend(total, today)
+
+    def spend(self, campaign_id: int, day: str) -> Spend:
+        check_day(day)
+        stripe, mono = self._stripe(campaign_id)
+        with stripe.lock:
+            total = stripe.totals.get(campaign_id, 0)
+            today = self._day_micros(stripe, (campaign_id, day), mono)
+        return Spend(total, today)
+
+    def spend_many(self, campaign_ids: Sequence[int], day: str) -> dict[int, Spend]:
+        return {cid: self.spend(cid, day) for cid in campaign_ids}
+
+    # frequency -------------------------------------------------------------
+    def record_exposure(self, visitor: str, campaign_id: int, now: float, window_s: int) -> int:
+        check_key("visitor", visitor)
+        check_positive("window_s", window_s)
+        key = ("exp", visitor, campaign_id)
+        stripe, mono = self._stripe(key)
+        with stripe.lock:
+            self._maybe_sweep(stripe, mono)
+            series = stripe.series.get(key)
+            if series is None or series.deadline <= mono:
+                series = stripe.series[key] = _Series()
+            series.add(now)
+            series.prune(now - window_s)
+            series.deadline = mono + window_s
+            return len(series.stamps)
+
+    def exposures(
+        self, visitor: str, campaign_ids: Sequence[int], now: float, window_s: int
+    ) -> dict[int, int]:
+        check_key("visitor", visitor)
+        check_positive("window_s", window_s)
+        return {
+            cid: self._count(("exp", visitor, cid), now - window_s) for cid in campaign_ids
+        }
+
+    def _count(self, key: Hashable, cutoff: float) -> int:
+        stripe, mono = self._stripe(key)
+        with stripe.lock:
+            series = stripe.series.get(key)
+            if series is None or series.deadline <= mono:
+                return 0
+            return series.count_after(cutoff)
+
+    # nonces and rates ------------------------------------------------------
+    def claim(self, key: str, ttl_s: int) -> bool:
+        check_key("key", key)
+        check_positive("ttl_s", ttl_s)
+        stripe, mono = self._stripe(key)
+        with stripe.lock:
+            self._maybe_sweep(stripe, mono)
+            deadline = stripe.claims.get(key)
+            if deadline is not None and deadline > mono:
+                return False
+            stripe.claims[key] = mono + ttl_s
+            return True
+
+    def hit(self, key: str, now: float, window_s: int) -> int:
+        check_key("key", key)
+        check_positive("window_s", window_s)
+        bucket = (key, window_s, math.floor(now / window_s))
+        stripe, mono = self._stripe(bucket)
+        with stripe.lock:
+            self._maybe_sweep(stripe, mono)
+            entry = stripe.rates.get(bucket)
+            count = entry[0] + 1 if entry is not None and entry[1] > mono else 1
+            stripe.rates[bucket] = (count, mono + window_s)
+            return count
+
+    # retargeting -----------------------------------------------------------
+    def add_member(self, audience_key: str, visitor: str, now: float, ttl_s: int) -> None:
+        check_key("audience_key", audience_key)
+        check_key("visitor", visitor)
+        check_positive("ttl_s", ttl_s)
+        key = ("aud", audience_key, visitor)
+        stripe, mono = self._stripe(key)
+        with stripe.lock:
+            self._maybe_sweep(stripe, mono)
+            series = stripe.series.get(key)
+            if series is None or series.deadline <= mono:
+                series = stripe.series[key] = _Series()
+            series.add(now)
+            series.prune(now - ttl_s)
+            series.deadline = mono + ttl_s
+
+    def engagement_count(self, audience_key: str, visitor: str, now: float, window_s: int) -> int:
+        check_key("audience_key", audience_key)
+        check_key("visitor", visitor)
+        check_positive("window_s", window_s)
+        return self._count(("aud", audience_key, visitor), now - window_s)
+
+    # lifecycle -------------------------------------------------------------
+    def entries(self) -> int:
+        """How many keys are held (live or awaiting a sweep); for tests and metrics."""
+        n = 0
+        for s in self._stripes:
+            with s.lock:
+                n += len(s.totals) + len(s.days) + len(s.claims) + len(s.rates) + len(s.series)
+        return n
+
+    def sweep(self) -> None:
+        """Sweep every stripe now (normally each stripe sweeps itself when due)."""
+        mono = self._clock()
+        for s in self._stripes:
+            with s.lock:
+                s.sweep(mono)
+                s.next_sweep = mono + self._sweep_interval
+
+    def close(self) -> None:
+        for s in self._stripes:
+            with s.lock:
+                s.totals.clear()
+                s.days.clear()
+                s.claims.clear()
+                s.rates.clear()
+                s.series.clear()

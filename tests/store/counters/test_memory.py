@@ -1,0 +1,97 @@
+"""MemoryCounters specifics: bounded memory (sweeps, caps) and its injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from backbeat.store.counters.limits import DAY_BUCKET_TTL_S, MAX_SERIES
+from backbeat.store.counters.memory import MemoryCounters
+from backbeat.store.counters.protocol import Spend
+from tests.store.counters.conftest import FakeClock
+
+T0 = 1_764_000_000.0
+
+
+def make(interval: float = 30.0) -> tuple[MemoryCounters, FakeClock]:
+    clock = FakeClock()
+    return MemoryCounters(clock=clock, sweep_interval_s=interval), clock
+
+
+def test_expired_entries_are_swept_so_memory_stays_bounded() -> None:
+    c, clock = make(interval=10)
+    for i in range(500):
+        c.claim(f"imp:{i}", 60)
+        c.hit(f"rate:{i}", T0, 60)
+        c.record_exposure(f"v{i}", 1, T0, 60)
+        c.add_member("clicked:1", f"v{i}", T0, 60)
+    assert c.entries() == 2000
+    clock.advance(61)
+    # Each write sweeps its own stripe once the interval has passed; one write per stripe
+    # (or an explicit sweep) clears everything that expired.
+    c.sweep()
+    assert c.entries() == 0
+
+
+def test_writes_trigger_the_sweep_of_their_stripe() -> None:
+    c, clock = make(interval=5)
+    c.claim("old", 10)
+    clock.advance(11)
+    before = c.entries()
+    # Writing many keys touches every stripe, each sweeping its expired entries.
+    for i in range(200):
+        c.claim(f"new:{i}", 10)
+    assert before == 1
+    assert c.entries() == 200
+
+
+def test_spend_totals_survive_sweeps_but_day_buckets_expire() -> None:
+    c, clock = make()
+    c.add_spend(3, "2026-11-28", 900)
+    clock.advance(DAY_BUCKET_TTL_S - 1)
+    assert c.spend(3, "2026-11-28") == Spend(900, 900)
+    clock.advance(2)
+    c.sweep()
+    assert c.spend(3, "2026-11-28") == Spend(900, 0)
+    assert c.entries() == 1  # only the campaign total remains
+
+
+def test_day_bucket_ttl_is_refreshed_by_each_write() -> None:
+    c, clock = make()
+    c.add_spend(3, "d", 1)
+    clock.advance(DAY_BUCKET_TTL_S - 1)
+    c.add_spend(3, "d", 1)
+    clock.advance(DAY_BUCKET_TTL_S - 1)
+    assert c.spend(3, "d") == Spend(2, 2)
+
+
+def test_series_keeps_at_most_max_series_entries() -> None:
+    c, _ = make()
+    for i in range(MAX_SERIES + 50):
+        last = c.record_exposure("v", 1, T0 + i * 0.001, 86_400)
+    assert last == MAX_SERIES
+    assert c.exposures("v", [1], T0 + 100, 86_400) == {1: MAX_SERIES}
+
+
+def test_out_of_order_exposures_are_kept_sorted() -> None:
+    c, _ = make()
+    c.record_exposure("v", 1, T0 + 50, 100)
+    c.record_exposure("v", 1, T0 + 10, 100)  # a late write from a racing thread
+    c.record_exposure("v", 1, T0 + 30, 100)
+    # Window (T0+20, T0+120]: T0+30 and T0+50 count, T0+10 does not.
+    assert c.exposures("v", [1], T0 + 120, 100) == {1: 2}
+    assert c.record_exposure("v", 1, T0 + 135, 100) == 2  # T0+50 and T0+135
+
+
+def test_close_forgets_everything() -> None:
+    c, _ = make()
+    c.add_spend(1, "d", 5)
+    c.claim("k", 60)
+    c.close()
+    assert c.entries() == 0
+    assert c.claim("k", 60) is True
+
+
+def test_stripes_must_be_a_power_of_two() -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        MemoryCounters(stripes=12)
+    assert MemoryCounters(stripes=1).claim("k", 1) is True
