@@ -1,0 +1,203 @@
+"""The event table's columns and the conversion between `Event` objects and Arrow tables.
+
+Backend-neutral: DuckDB and ClickHouse both ingest Arrow, so this module owns the one
+Python -> columnar conversion and the validation that comes with it. Converting column by
+column lets pyarrow check types and ranges in C; only the failure path walks rows in Python
+to name the first offending event.
+
+Timestamps are stored as *naive UTC* (`TIMESTAMP` in DuckDB, `DateTime64(6, 'UTC')` in
+ClickHouse): SQL such as ``date_trunc('hour', ts)`` then never depends on a session time
+zone. Input may be naive (taken as UTC) or aware (converted to UTC); rows read back carry
+``tzinfo=UTC``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backbeat.domain.events import Attribution, DropReason, Event, EventType
+from backbeat.errors import ValidationFailed
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+# (column, arrow type, nullable). Order is the table's column order and Event's field order.
+COLUMNS: tuple[tuple[str, pa.DataType, bool], ...] = (
+    ("id", pa.string(), False),
+    ("ts", pa.timestamp("us"), False),
+    ("type", pa.string(), False),
+    ("valid", pa.bool_(), False),
+    ("decision_id", pa.string(), False),
+    ("campaign_id", pa.int64(), False),
+    ("creative_id", pa.int64(), False),
+    ("advertiser_id", pa.int64(), False),
+    ("site_id", pa.int64(), False),
+    ("publisher_id", pa.int64(), False),
+    ("placement_id", pa.int64(), False),
+    ("visitor", pa.string(), False),
+    ("country", pa.string(), False),
+    ("device", pa.string(), False),
+    ("format", pa.string(), False),
+    ("size", pa.string(), False),
+    ("genre", pa.string(), False),
+    ("genre_match", pa.bool_(), False),
+    ("objective", pa.string(), False),
+    ("price_micros", pa.int64(), False),
+    ("drop_reason", pa.string(), True),
+    ("attribution", pa.string(), True),
+    ("value_micros", pa.int64(), False),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
+ARROW_SCHEMA = pa.schema([pa.field(n, t, nullable=nl) for n, t, nl in COLUMNS])
+
+ENUM_COLUMNS: dict[str, type[StrEnum]] = {
+    "type": EventType,
+    "drop_reason": DropReason,
+    "attribution": Attribution,
+}
+
+# Dimensions of the hourly rollup, besides `hour`. `drop_reason` is '' there (never NULL) so
+# the rollup's key can be a primary key.
+ROLLUP_TABLE = "events_hourly"
+ROLLUP_DIMENSIONS: tuple[str, ...] = (
+    "campaign_id",
+    "creative_id",
+    "site_id",
+    "placement_id",
+    "advertiser_id",
+    "publisher_id",
+    "country",
+    "device",
+    "format",
+    "size",
+    "genre",
+    "genre_match",
+    "objective",
+    "type",
+    "valid",
+    "drop_reason",
+)
+# Measures of the rollup: the number of events and the sums of the money columns.
+ROLLUP_MEASURES: tuple[str, ...] = ("event_count", "price_micros", "value_micros")
+
+
+def naive_utc(ts: datetime) -> datetime:
+    """`ts` as naive UTC, the stored form (naive input is already UTC by contract)."""
+    tz = ts.tzinfo
+    if tz is None:
+        return ts
+    if tz is UTC:
+        return ts.replace(tzinfo=None)
+    return ts.astimezone(UTC).replace(tzinfo=None)
+
+
+def _column_values(events: Sequence[Event], name: str) -> list[Any]:
+    if name == "ts":
+        out: list[Any] = []
+        for e in events:
+            ts = e.ts
+            out.append(naive_utc(ts) if isinstance(ts, datetime) else ts)
+        return out
+    return [getattr(e, name) for e in events]
+
+
+def _first_bad(
+    events: Sequence[Event], name: str, ok: Callable[[Any], bool]
+) -> tuple[int, Any] | None:
+    for i, e in enumerate(events):
+        value = getattr(e, name)
+        if not ok(value):
+            return i, value
+    return None
+
+
+def _fail(events: Sequence[Event], name: str, ok: Callable[[Any], bool], reason: str) -> None:
+    bad = _first_bad(events, name, ok)
+    where = f"events[{bad[0]}].{name}" if bad else f"events.{name}"
+    shown = f" (got {bad[1]!r:.60})" if bad else ""
+    raise ValidationFailed.one(where, reason + shown)
+
+
+def _checker(name: str, typ: pa.DataType, nullable: bool) -> tuple[Callable[[Any], bool], str]:
+    """A per-value predicate (used only to locate an error) and the reason to report."""
+    if name in ENUM_COLUMNS:
+        allowed = {m.value for m in ENUM_COLUMNS[name]}
+        reason = "must be one of " + ", ".join(sorted(allowed))
+        if nullable:
+            reason += " or None"
+        return (lambda v: (v is None and nullable) or (isinstance(v, str) and v in allowed)), reason
+    if name == "ts":
+        return (lambda v: isinstance(v, datetime)), "must be a datetime (UTC)"
+    if name == "id":
+        return (lambda v: isinstance(v, str) and v != ""), "must be a non-empty string"
+    if typ == pa.int64():
+
+        def ok_int(v: Any) -> bool:
+            return type(v) is int and INT64_MIN <= v <= INT64_MAX
+
+        return ok_int, "must be an integer within the signed 64-bit range"
+    if typ == pa.bool_():
+        return (lambda v: type(v) is bool), "must be a bool"
+    return (lambda v: isinstance(v, str)), "must be a string"
+
+
+_CHECKERS = {n: _checker(n, t, nl) for n, t, nl in COLUMNS}
+
+
+def to_arrow(events: Sequence[Event]) -> pa.Table:
+    """Validate and convert events to an Arrow table with :data:`ARROW_SCHEMA`.
+
+    Raises :class:`~backbeat.errors.ValidationFailed` naming the first bad event and field.
+    """
+    arrays: list[pa.Array] = []
+    for name, typ, nullable in COLUMNS:
+        ok, reason = _CHECKERS[name]
+        values = _column_values(events, name)
+        try:
+            arr = pa.array(values, type=typ, from_pandas=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+            _fail(events, name, ok, reason)
+            raise  # unreachable: _fail always raises; keeps the type checker honest
+        if arr.null_count and not nullable:
+            _fail(events, name, ok, reason)
+        if typ == pa.int64() and not set(map(type, values)) <= {int}:
+            # pyarrow truncates 1.5 -> 1 silently; money and ids must be exact integers.
+            _fail(events, name, ok, reason)
+        if name in ENUM_COLUMNS:
+            allowed = pa.array([m.value for m in ENUM_COLUMNS[name]], pa.string())
+            member = pc.is_in(arr, value_set=allowed, skip_nulls=True)
+            if not pc.all(pc.or_kleene(member, pc.is_null(arr))).as_py():
+                _fail(events, name, ok, reason)
+        elif name == "id" and len(arr) and pc.min(pc.utf8_length(arr)).as_py() == 0:
+            _fail(events, name, ok, reason)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+def row_to_event(row: Sequence[Any]) -> Event:
+    """Rebuild an Event from a row selected as ``SELECT <COLUMN_NAMES> FROM events``."""
+    values = dict(zip(COLUMN_NAMES, row, strict=True))
+    ts = values["ts"]
+    values["ts"] = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    values["type"] = EventType(values["type"])
+    if values["drop_reason"] is not None:
+        values["drop_reason"] = DropReason(values["drop_reason"])
+    if values["attribution"] is not None:
+        values["attribution"] = Attribution(values["attribution"])
+    return Event(**values)
+
+
+def _check_columns_match_event() -> None:
+    names = tuple(f.name for f in fields(Event))
+    if names != COLUMN_NAMES:  # the spool's positional encoding relies on this order
+        raise RuntimeError(f"schema.COLUMNS is out of step with Event: {names}")
+
+
+_check_columns_match_event()
