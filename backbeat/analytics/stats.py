@@ -487,7 +487,10 @@ def prob_b_beats_a(
     Each arm's CTR is Beta(prior_alpha + clicks, prior_beta + non-clicks). Exact by Evan
     Miller's closed form while one posterior parameter is a whole number of at most
     MAX_CLOSED_FORM_TERMS (with whole-number priors that is min(clicks) + 1); otherwise a
-    normal approximation to the difference.
+    normal approximation to the difference. That approximation is close once both arms have
+    thousands of clicks, but a prior with fractional alpha AND beta (such as a raw empirical-
+    Bayes fit) forces it at any size, where with few clicks it can be off by about 0.02:
+    round such a prior to whole numbers first.
     """
     aa, ba = _posterior(c_a, n_a, prior, "a")
     ab, bb = _posterior(c_b, n_b, prior, "b")
