@@ -1,0 +1,295 @@
+"""Signed tracking tokens for impression, viewable and click links.
+
+A token carries everything the event row needs, so a tracking request needs no catalog
+lookup. It is ``base64url(body + mac)`` without padding, where ``body`` is a compact
+binary packing (a fixed big-endian struct of the version, decision UUID and 32-bit
+integers, then one-byte enum codes and length-prefixed text) and
+``mac`` is HMAC-SHA256 over the body, truncated to 16 bytes (128 bits), under a key
+derived from the server secret for this one purpose.
+
+:func:`verify` refuses, in this order and before trusting any byte: anything longer than
+:data:`MAX_TOKEN_CHARS`, anything that is not canonical base64url, an unknown version, a
+MAC that does not match (compared in constant time), a body that does not parse, and
+only then an authentic token past its expiry (so "expired" is never said of a forgery).
+Each refusal is a :class:`~backbeat.tracking.errors.TokenRejected` subclass.
+
+Enum codes are append-only: never renumber one, or links already in the wild break.
+A value with no code (a member added to the domain later) is written as text after
+code 0, so signing never fails on a new enum member.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import struct
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TypeVar
+
+from backbeat.domain.campaign import Objective
+from backbeat.domain.events import EventType
+from backbeat.domain.rules import Problems
+from backbeat.domain.taxonomy import AdFormat, DeviceType, Size
+from backbeat.errors import ValidationFailed
+from backbeat.tracking.errors import BadSignature, ExpiredToken, MalformedToken, TokenTooLong
+
+VERSION = 1
+MAC_BYTES = 16
+MAX_TOKEN_CHARS = 1024
+MIN_SECRET_BYTES = 16
+_MAX_U32 = (1 << 32) - 1
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+E = TypeVar("E", EventType, AdFormat, Objective, DeviceType)
+
+KIND_CODES: dict[EventType, int] = {
+    EventType.IMPRESSION: 1,
+    EventType.VIEWABLE: 2,
+    EventType.CLICK: 3,
+}
+FORMAT_CODES: dict[AdFormat, int] = {AdFormat.DISPLAY: 1, AdFormat.VIDEO: 2, AdFormat.NATIVE: 3}
+OBJECTIVE_CODES: dict[Objective, int] = {
+    Objective.AWARENESS: 1,
+    Objective.TRAFFIC: 2,
+    Objective.RETARGETING: 3,
+}
+DEVICE_CODES: dict[DeviceType, int] = {
+    DeviceType.DESKTOP: 1,
+    DeviceType.MOBILE: 2,
+    DeviceType.TABLET: 3,
+    DeviceType.OTHER: 4,
+}
+_KINDS = {c: m for m, c in KIND_CODES.items()}
+_FORMATS = {c: m for m, c in FORMAT_CODES.items()}
+_OBJECTIVES = {c: m for m, c in OBJECTIVE_CODES.items()}
+_DEVICES = {c: m for m, c in DEVICE_CODES.items()}
+_FLAG_GENRE_MATCH = 1
+_FLAG_VISITOR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingPayload:
+    """What a signed link vouches for: one served ad, and the dimensions of its event row."""
+
+    kind: EventType  # impression, viewable or click: each link is good for one kind only
+    decision_id: str  # a UUID (v7 from the decision engine)
+    campaign_id: int
+    creative_id: int
+    placement_id: int
+    site_id: int
+    advertiser_id: int
+    publisher_id: int
+    price_micros: int  # what this event bills: CPM/1000 on impressions, the CPC on clicks
+    expires: int  # epoch seconds; the link is refused from this second on
+    format: AdFormat
+    size: str  # "300x250"
+    genre: str
+    genre_match: bool
+    objective: Objective
+    country: str  # ISO 3166-1 alpha-2, "ZZ" when unknown
+    device: DeviceType
+    visitor: str | None = None  # the visitor id at decision time, when there was one
+    site_domain: str = ""  # the placement's site, for the page-domain check; "" = unchecked
+    freq_window_s: int = 0  # the campaign's frequency-cap window; 0 = no cap to record
+
+    def validate(self) -> TrackingPayload:
+        """Raise ValidationFailed naming every field that cannot be signed."""
+        p = Problems()
+        p.check(self.kind in KIND_CODES, "kind", "must be impression, viewable or click")
+        try:
+            uuid.UUID(self.decision_id)
+        except (ValueError, TypeError, AttributeError):
+            p.add("decision_id", "must be a UUID")
+        for name in (
+            "campaign_id", "creative_id", "placement_id", "site_id", "advertiser_id",
+            "publisher_id", "price_micros", "expires", "freq_window_s",
+        ):
+            value = getattr(self, name)
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_U32
+            p.check(ok, name, f"must be an integer from 0 to {_MAX_U32}")
+        try:
+            size = Size.parse(self.size)
+            p.check(0 < size.width <= 0xFFFF and 0 < size.height <= 0xFFFF, "size", "too large")
+        except ValidationFailed:
+            p.add("size", "must be WIDTHxHEIGHT")
+        p.check(
+            isinstance(self.country, str) and re.fullmatch("[A-Z]{2}", self.country) is not None,
+            "country",
+            "must be two capital letters",
+        )
+        for name, limit in (("genre", 64), ("visitor", 64), ("site_domain", 253)):
+            text = getattr(self, name) or ""
+            p.check(len(text.encode()) <= limit, name, f"at most {limit} bytes")
+        p.raise_if_any()
+        return self
+
+
+# packing -----------------------------------------------------------------------------
+# Fixed part: version, decision id, six catalog ids, price, expiry, frequency window,
+# width, height, flags, country. Then the enum codes and the texts.
+_FIXED = struct.Struct(">B16s6IIIIHHB2s")
+
+
+class _Reader:
+    """Reads the variable part; every overrun is a MalformedToken, never an IndexError."""
+
+    def __init__(self, data: bytes, pos: int) -> None:
+        self.data = data
+        self.pos = pos
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise MalformedToken("truncated")
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def text(self) -> str:
+        n = self.byte()
+        end = self.pos + n
+        if end > len(self.data):
+            raise MalformedToken("truncated")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        try:
+            return chunk.decode()
+        except UnicodeDecodeError:
+            raise MalformedToken("text is not UTF-8") from None
+
+    def code(self, table: dict[int, E], enum: type[E]) -> E:
+        code = self.byte()
+        if code == 0:
+            raw = self.text()
+            try:
+                return enum(raw)
+            except ValueError:
+                raise MalformedToken(f"unknown {enum.__name__} {raw[:20]!r}") from None
+        member = table.get(code)
+        if member is None:
+            raise MalformedToken(f"unknown {enum.__name__} code {code}")
+        return member
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return bytes((len(data),)) + data
+
+
+def _code(value: E, table: dict[E, int]) -> bytes:
+    code = table.get(value, 0)
+    return bytes((code,)) if code else b"\x00" + _text(value.value)
+
+
+def _pack(p: TrackingPayload) -> bytes:
+    size = Size.parse(p.size)
+    flags = (_FLAG_GENRE_MATCH if p.genre_match else 0) | (_FLAG_VISITOR if p.visitor else 0)
+    fixed = _FIXED.pack(
+        VERSION, uuid.UUID(p.decision_id).bytes, p.campaign_id, p.creative_id, p.placement_id,
+        p.site_id, p.advertiser_id, p.publisher_id, p.price_micros, p.expires, p.freq_window_s,
+        size.width, size.height, flags, p.country.encode("ascii"),
+    )
+    parts = [
+        fixed,
+        _code(p.kind, KIND_CODES),
+        _code(p.format, FORMAT_CODES),
+        _code(p.objective, OBJECTIVE_CODES),
+        _code(p.device, DEVICE_CODES),
+        _text(p.genre),
+        _text(p.visitor) if p.visitor else b"",
+        _text(p.site_domain),
+    ]
+    return b"".join(parts)
+
+
+def _uuid_text(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _unpack(body: bytes) -> TrackingPayload:
+    if len(body) < _FIXED.size:
+        raise MalformedToken("truncated")
+    (
+        _version, decision, campaign, creative, placement, site, advertiser, publisher,
+        price, expires, freq_window, width, height, flags, country,
+    ) = _FIXED.unpack_from(body)
+    r = _Reader(body, _FIXED.size)
+    kind = r.code(_KINDS, EventType)
+    fmt = r.code(_FORMATS, AdFormat)
+    objective = r.code(_OBJECTIVES, Objective)
+    device = r.code(_DEVICES, DeviceType)
+    genre = r.text()
+    visitor = r.text() if flags & _FLAG_VISITOR else None
+    site_domain = r.text()
+    if r.pos != len(body):
+        raise MalformedToken("trailing bytes")
+    return TrackingPayload(
+        kind=kind, decision_id=_uuid_text(decision), campaign_id=campaign, creative_id=creative,
+        placement_id=placement, site_id=site, advertiser_id=advertiser, publisher_id=publisher,
+        price_micros=price, expires=expires, format=fmt, size=f"{width}x{height}", genre=genre,
+        genre_match=bool(flags & _FLAG_GENRE_MATCH), objective=objective,
+        country=country.decode("ascii", errors="replace"), device=device, visitor=visitor,
+        site_domain=site_domain, freq_window_s=freq_window,
+    )
+
+
+# signing -----------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _token_key(secret: bytes) -> bytes:
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValidationFailed.one("secret", f"must be at least {MIN_SECRET_BYTES} bytes")
+    # A key of its own, so the secret's other uses (visitor salts, sessions) never share one.
+    return hmac.new(secret, b"backbeat/tracking-token/v1", hashlib.sha256).digest()
+
+
+def _mac(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def sign(payload: TrackingPayload, secret: bytes) -> str:
+    """The URL-safe token for `payload` (about 150-200 characters)."""
+    payload.validate()
+    body = _pack(payload)
+    token = base64.urlsafe_b64encode(body + _mac(_token_key(secret), body)).rstrip(b"=")
+    return token.decode("ascii")
+
+
+def _decode(token: str) -> bytes:
+    if not isinstance(token, str) or not _B64URL.fullmatch(token):
+        raise MalformedToken("not base64url")
+    if len(token) % 4 == 1:
+        raise MalformedToken("bad base64 length")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise MalformedToken("not base64url") from None
+    # Non-canonical encodings (different unused low bits in the last character) decode to
+    # the same bytes; refuse them so one token has exactly one spelling.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
+        raise MalformedToken("non-canonical base64")
+    return raw
+
+
+def verify(token: str, secret: bytes, now: float) -> TrackingPayload:
+    """The payload of an authentic, unexpired token; otherwise raise TokenRejected."""
+    if not isinstance(token, str):
+        raise MalformedToken("not text")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenTooLong(MAX_TOKEN_CHARS)
+    raw = _decode(token)
+    if len(raw) < 1 + MAC_BYTES + 16:
+        raise MalformedToken("too short")
+    if raw[0] != VERSION:
+        raise MalformedToken(f"unknown version {raw[0]}")
+    body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+    if not hmac.compare_digest(mac, _mac(_token_key(secret), body)):
+        raise BadSignature()
+    payload = _unpack(body)
+    if now >= payload.expires:
+        raise ExpiredToken(payload.expires)
+    return payload
