@@ -19,7 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/backbeat init --demo-if-empty
+	$(BIN)/backbeat init
 	$(BIN)/backbeat serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
