@@ -1,0 +1,36 @@
+"""Reading request headers the same way from Starlette's `Headers` or a plain dict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header `name`, matched case-insensitively; None when absent.
+
+    Starlette's `Headers` is already case-insensitive; a plain dict (tests, other servers)
+    may use any case, so fall back to a scan."""
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    if value is None:
+        wanted = name.lower()
+        for key, val in headers.items():
+            if key.lower() == wanted:
+                return val
+    return value
+
+
+def url_host(url: str | None) -> str | None:
+    """The lower-case host of an absolute http(s) URL, without port; None if there is none."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    return host.rstrip(".")

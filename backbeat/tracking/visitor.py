@@ -1,0 +1,142 @@
+"""Visitor identity without profiling people: a daily-salted hash by default.
+
+**Cookieless (default).** The visitor id is ``BLAKE2b(key=daily_salt, site | IP | UA)``,
+as Plausible does it. The salt is derived from the server secret and the UTC date
+(``HMAC-SHA256(secret, "backbeat/visitor-salt/v1/" + date)``) rather than drawn at random
+and kept in memory for 24 h, because every serving process and host must compute the
+same id for the same person on the same day (frequency caps and unique clicks depend on
+it), and a random in-memory salt would differ per worker and vanish on restart. The
+price: anyone holding the secret can recompute a past day's salt, so "the salt is
+deleted" holds only as long as the secret is kept; rotating the secret forgets all past
+days at once.
+
+Trade-offs to know:
+- The reach window is the salt's lifetime: the same person on five days counts as five
+  visitors, so reach is daily at most (never sum daily reach either way).
+- The site is part of the hash, so one person on two sites is two visitors: frequency
+  caps and retargeting work per site in this mode, by design (no cross-site tracking).
+- The raw IP only enters the hash; it is never returned, stored or put on an event.
+
+**Cookie mode** (``BACKBEAT_VISITOR_MODE=cookie``): a random first-party id kept in a
+cookie; cross-day reach and caps work, at the cost of a cookie (consent rules apply).
+
+**DNT / GPC.** ``DNT: 1`` or ``Sec-GPC: 1`` makes the visitor :data:`ANONYMOUS`: the
+event still counts, but no frequency, retargeting or attribution profile is built and no
+cookie is set. Abuse limits (rate, double clicks) still need a short-lived key, so every
+visitor also gets :attr:`Visitor.key`: a daily-salted hash of IP and UA that is used only
+for counters expiring within minutes to hours and never written to an event.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from backbeat.config import VisitorMode
+
+ANONYMOUS = "anon"
+VISITOR_COOKIE = "bb_vid"
+COOKIE_MAX_AGE_S = 180 * 86_400  # the longest retargeting lookback an audience may use
+_COOKIE_RE = re.compile(r"c[A-Za-z0-9_-]{22}")
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who an event came from, as far as Backbeat may know."""
+
+    id: str  # stored on the event: "h…" (cookieless), "c…" (cookie) or ANONYMOUS
+    key: str  # for short-lived abuse counters only; never stored on an event
+    new_cookie: str | None = None  # cookie mode: a freshly minted id the route must set
+
+    @property
+    def anonymous(self) -> bool:
+        return self.id == ANONYMOUS
+
+
+def wants_privacy(dnt: str | None, gpc: str | None) -> bool:
+    """True when the browser sends ``DNT: 1`` or ``Sec-GPC: 1``."""
+    return (dnt or "").strip() == "1" or (gpc or "").strip() == "1"
+
+
+@lru_cache(maxsize=4)
+def daily_salt(secret: bytes, day: date) -> bytes:
+    """The salt for one UTC day; the same in every process that shares the secret."""
+    label = f"backbeat/visitor-salt/v1/{day.isoformat()}".encode()
+    return hmac.new(secret, label, hashlib.sha256).digest()
+
+
+def utc_day(now: float) -> date:
+    return datetime.fromtimestamp(now, tz=UTC).date()
+
+
+def _normal_ip(ip: str) -> str:
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip.strip()
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return addr.compressed
+
+
+def _hash(salt: bytes, person: bytes, *parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16, key=salt, person=person)
+    for part in parts:
+        data = part.encode("utf-8", errors="surrogatepass")
+        h.update(len(data).to_bytes(4, "big"))  # length-prefixed: no ambiguous joins
+        h.update(data)
+    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")
+
+
+def cookieless_id(secret: bytes, now: float, site_id: int, ip: str, user_agent: str) -> str:
+    """The visitor id for (site, IP, UA) on the UTC day of `now`: "h" + 22 characters."""
+    salt = daily_salt(secret, utc_day(now))
+    return "h" + _hash(salt, b"bb-visitor", str(site_id), _normal_ip(ip), user_agent)
+
+
+def abuse_key(secret: bytes, now: float, ip: str, user_agent: str) -> str:
+    """The short-lived key for rate limits and double clicks (site-independent)."""
+    salt = daily_salt(secret, utc_day(now))
+    return "k" + _hash(salt, b"bb-abuse-key", _normal_ip(ip), user_agent)
+
+
+def new_cookie_id(token: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A random first-party visitor id: "c" + 22 characters (128 bits)."""
+    return "c" + base64.urlsafe_b64encode(token(16)).rstrip(b"=").decode("ascii")
+
+
+def valid_cookie(value: str | None) -> bool:
+    return value is not None and _COOKIE_RE.fullmatch(value) is not None
+
+
+def identify(
+    *,
+    secret: bytes,
+    mode: VisitorMode,
+    now: float,
+    site_id: int,
+    ip: str,
+    user_agent: str,
+    dnt: str | None = None,
+    gpc: str | None = None,
+    cookie: str | None = None,
+    token: Callable[[int], bytes] = secrets.token_bytes,
+) -> Visitor:
+    """Resolve the visitor of one request. `dnt`/`gpc` are the raw header values."""
+    key = abuse_key(secret, now, ip, user_agent)
+    if wants_privacy(dnt, gpc):
+        return Visitor(ANONYMOUS, key)
+    if mode is VisitorMode.COOKIE:
+        if cookie is not None and valid_cookie(cookie):
+            return Visitor(cookie, key)
+        fresh = new_cookie_id(token)
+        return Visitor(fresh, key, new_cookie=fresh)
+    return Visitor(cookieless_id(secret, now, site_id, ip, user_agent), key)
