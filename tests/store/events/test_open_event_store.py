@@ -1,0 +1,57 @@
+"""The factories: backend chosen by settings, writer wired to the configured spool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backbeat.config import load_settings
+from backbeat.errors import ConfigError
+from backbeat.store.events import DuckDBEventStore, open_event_store, open_event_writer
+from tests.store.events.builders import make_events
+
+
+def test_duckdb_is_the_default_at_the_resolved_path(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "var")
+    store = open_event_store(settings)
+    try:
+        assert isinstance(store, DuckDBEventStore)
+        assert store.dialect == "duckdb"
+        assert Path(store.path) == settings.resolved_events_path
+        assert settings.resolved_events_path.exists()
+    finally:
+        store.close()
+
+
+def test_explicit_events_path(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, events_path=tmp_path / "elsewhere" / "ev.db")
+    store = open_event_store(settings)
+    try:
+        assert (tmp_path / "elsewhere" / "ev.db").exists()
+    finally:
+        store.close()
+
+
+def test_clickhouse_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path, events_backend="clickhouse", clickhouse_url="http://127.0.0.1:8123"
+    )
+    with pytest.raises(ConfigError, match="BACKBEAT_EVENTS_BACKEND"):
+        open_event_store(settings)
+
+
+def test_writer_uses_the_settings(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, flush_rows=7, flush_interval_ms=40)
+    store = open_event_store(settings)
+    writer = open_event_writer(settings, store)
+    try:
+        assert (writer.flush_rows, writer.flush_interval) == (7, 0.04)
+        assert writer.spool.directory == settings.spool_dir
+        writer.start()
+        writer.submit(make_events(3))
+        writer.close()
+        assert store.count() == 3
+    finally:
+        writer.close()
+        store.close()
