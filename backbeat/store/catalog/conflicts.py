@@ -96,8 +96,12 @@ def _child_fks(table: Table) -> list[ForeignKeyConstraint]:
     return out
 
 
-def existing_children(conn: Connection, table: Table, ident: int) -> Conflict | None:
-    """A Conflict naming the first kind of child row that still references row `ident`."""
+def existing_children(
+    conn: Connection, table: Table, ident: int, *, deleting: bool
+) -> Conflict | None:
+    """A Conflict naming the first kind of child row that still references row `ident`.
+    On delete the field is ``id``; on update it is the referenced column that changed
+    (a campaign's ``advertiser_id`` while its creatives point at the old pair)."""
     kind = KIND.get(table.name, table.name)
     for fk in _child_fks(table):
         by_id = [el.parent for el in fk.elements if el.column.name == "id"]
@@ -106,7 +110,8 @@ def existing_children(conn: Connection, table: Table, ident: int) -> Conflict | 
         child = fk.parent
         found = conn.execute(select(1).select_from(child).where(by_id[0] == ident).limit(1))
         if found.first():
-            field = next((el.column.name for el in fk.elements if el.column.name != "id"), "id")
+            others = [el.column.name for el in fk.elements if el.column.name != "id"]
+            field = others[0] if others and not deleting else "id"
             reason = f"{kind} has {child.name}"
             return Conflict(reason, [FieldError(field, reason)])
     return None
@@ -127,7 +132,7 @@ def to_conflict(
         return None
     found = missing_parent(conn, table, values)
     if found is None and ident is not None:
-        found = existing_children(conn, table, ident)
+        found = existing_children(conn, table, ident, deleting=not values)
     if found is None:
         kind = KIND.get(table.name, table.name)
         found = Conflict(f"{kind} conflicts with related records")

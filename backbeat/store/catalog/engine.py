@@ -36,6 +36,10 @@ def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or "mode=memory" in str(url.query)
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
     """Build an engine for `url`. `foreign_keys=False` is for migrations only: SQLite's batch
     mode copies tables, which enforced foreign keys would block or cascade."""
@@ -60,6 +64,9 @@ def _sqlite_engine(url: URL, *, foreign_keys: bool) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, see the module docstring
+        # SQLite's lower() folds ASCII only; case-insensitive search must match "Motörhead"
+        # for "MOTÖRHEAD" as PostgreSQL's ILIKE does.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
         cur = dbapi_conn.cursor()
         try:
             cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")

@@ -50,12 +50,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     """
     engine = make_engine(url, foreign_keys=False)
     try:
-        _upgrade(engine, revision)
+        upgrade_engine(engine, revision)
     finally:
         engine.dispose()
 
 
-def _upgrade(engine: Engine, revision: str) -> None:
+def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+    """Like :func:`upgrade`, on an engine you already have: the way to migrate an in-memory
+    SQLite catalog (``open_catalog("sqlite://").engine``), which a URL cannot reach twice."""
     cfg = alembic_config()
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:

@@ -273,6 +273,12 @@ def test_q_is_case_insensitive_substring(catalog: SqlCatalog) -> None:
     assert len(catalog.advertisers.all({"q": ""})) == 4
 
 
+def test_q_folds_non_ascii_case(catalog: SqlCatalog) -> None:
+    _advertisers(catalog, ["Motörhead Tribute", "Sigur Rós Fans", "Motorhead"])
+    assert [a.name for a in catalog.advertisers.all({"q": "MOTÖR"})] == ["Motörhead Tribute"]
+    assert [a.name for a in catalog.advertisers.all({"q": "RÓS"})] == ["Sigur Rós Fans"]
+
+
 def test_q_escapes_like_wildcards(catalog: SqlCatalog) -> None:
     _advertisers(catalog, ["50% Off Records", "500 Records", "a_b Music", "axb Music", "c/d", "cd"])
     assert [a.name for a in catalog.advertisers.all({"q": "50%"})] == ["50% Off Records"]
