@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from backbeat.domain.events import Event, EventType
 from backbeat.errors import ValidationFailed
 from backbeat.store.events.schema import (
+    ARROW_SCHEMA,
     COLUMNS,
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
@@ -127,6 +128,8 @@ class DuckDBEventStore:
 
     def append_table(self, table: pa.Table) -> int:
         """Like `append_batch` for a table already built by :func:`schema.to_arrow`."""
+        if not table.schema.equals(ARROW_SCHEMA):
+            raise ValueError("append_table needs a table built by schema.to_arrow")
         if table.num_rows == 0:
             return 0
         table = _first_occurrences(table)

@@ -332,7 +332,7 @@ class Spool:
             log.warning("spool: dropped a torn final record of %d bytes in %s", tail, path)
         with self._cond:
             self._discarded += tail
-        os.truncate(path, max(off, len(MAGIC)) if off else 0)
+        os.truncate(path, off)  # off is 0 (bad or partial magic) or a record boundary
         fd = os.open(path, os.O_WRONLY)
         try:
             os.fsync(fd)

@@ -233,6 +233,7 @@ class EventWriter:
                 elif stopping and self._inflight == 0:  # a submit in progress may still enqueue
                     return None
                 else:
+                    self._flush_wanted = False  # nothing left to hurry
                     self._cond.wait()
             batch: list[_Item] = []
             rows = 0

@@ -6,10 +6,11 @@ import random
 import threading
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from backbeat.store.events.duckdb_store import DuckDBEventStore
-from backbeat.store.events.schema import ROLLUP_TABLE
+from backbeat.store.events.schema import ROLLUP_TABLE, to_arrow
 from tests.store.events.builders import make_event, make_events
 
 
@@ -91,3 +92,13 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
         store.append_batch(make_events(1))
     with pytest.raises(RuntimeError, match="closed"):
         store.count()
+
+
+def test_append_table_requires_the_event_schema(tmp_path: Path) -> None:
+    store = DuckDBEventStore(tmp_path / "e.duckdb")
+    try:
+        with pytest.raises(ValueError, match="to_arrow"):
+            store.append_table(pa.table({"id": ["a"]}))
+        assert store.append_table(to_arrow(make_events(3))) == 3
+    finally:
+        store.close()
