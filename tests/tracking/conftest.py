@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
+import redis
 
 from backbeat.config import Settings, load_settings
 from backbeat.domain.campaign import Objective
 from backbeat.domain.events import EventType
 from backbeat.domain.taxonomy import AdFormat, DeviceType
+from backbeat.store.counters.memory import MemoryCounters
+from backbeat.store.counters.protocol import Counters
+from backbeat.store.counters.redis_counters import RedisCounters
 from backbeat.tracking.signing import TrackingPayload
 
 SECRET = b"test-secret-0123456789-abcdefghijklmnop"
@@ -67,3 +73,18 @@ def settings() -> Settings:
         click_dedupe_seconds=1800,
         max_events_per_visitor_minute=5,
     )
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def counters(request: pytest.FixtureRequest) -> Iterator[Counters]:
+    """A fresh Counters of each backend (Redis under a throwaway key prefix)."""
+    if request.param == "memory":
+        mem = MemoryCounters()
+        yield mem
+        mem.close()
+        return
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2)
+    rc = RedisCounters(client, prefix=f"bbtest:{uuid.uuid4().hex}:")
+    yield rc
+    rc.purge()
+    client.close()
