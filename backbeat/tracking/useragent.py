@@ -62,20 +62,28 @@ class UAInfo:
     browser: str  # ua-parser's family ("Chrome", "Mobile Safari", "Other")
 
 
-@cache
-def crawler_matcher() -> _Matcher:
-    """The combined crawler regex, compiled on first use."""
+def build_crawler_matcher(*, prefer_re2: bool = True) -> _Matcher:
+    """Compile the crawler list into one alternation (re2 when available and preferred)."""
     patterns = [entry["pattern"] for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA]
     combined = "|".join(f"(?:{p})" for p in patterns)
-    try:
-        re2: Any = importlib.import_module("re2")
-    except ImportError:
-        return re.compile(combined)
-    options = re2.Options()
-    options.max_mem = 64 << 20  # the combined DFA needs more than re2's 8 MiB default
-    options.log_errors = False
-    matcher: _Matcher = re2.compile(combined, options)
-    return matcher
+    if prefer_re2:
+        try:
+            re2: Any = importlib.import_module("re2")
+        except ImportError:
+            pass
+        else:
+            options = re2.Options()
+            options.max_mem = 64 << 20  # the combined DFA needs more than re2's 8 MiB default
+            options.log_errors = False
+            matcher: _Matcher = re2.compile(combined, options)
+            return matcher
+    return re.compile(combined)
+
+
+@cache
+def crawler_matcher() -> _Matcher:
+    """The combined crawler regex, compiled once on first use."""
+    return build_crawler_matcher()
 
 
 def _device(ua: str, device_family: str, brand: str, os_family: str) -> DeviceType:

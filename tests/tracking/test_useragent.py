@@ -117,3 +117,14 @@ def test_huge_user_agents_are_cut_before_caching() -> None:
 def test_browser_family_is_reported() -> None:
     assert classify(IPHONE).browser == "Mobile Safari"
     assert re.match("Chrome", classify(CHROME).browser)
+
+
+def test_stdlib_fallback_matches_like_re2() -> None:
+    # Without google-re2 installed the same list runs on Python's re (slower, same answers).
+    fallback = useragent.build_crawler_matcher(prefer_re2=False)
+    assert isinstance(fallback, re.Pattern)
+    preferred = crawler_matcher()
+    samples = [CHROME, IPHONE, IPAD, ANDROID_PHONE, MAC_SAFARI, GOOGLEBOT, BINGBOT,
+               GOOGLEBOT_SMARTPHONE, HEADLESS, "curl/8.5.0", "AhrefsBot/7.0", "Slackbot 1.0"]
+    for ua in samples:
+        assert (fallback.search(ua) is None) == (preferred.search(ua) is None), ua
