@@ -125,6 +125,19 @@ def _fail(events: Sequence[Event], name: str, ok: Callable[[Any], bool], reason:
     raise ValidationFailed.one(where, reason + shown)
 
 
+def _text(v: Any) -> bool:
+    """A str that encodes to UTF-8 (a lone surrogate does not, and would fail Arrow and JSON)."""
+    if not isinstance(v, str):
+        return False
+    if v.isascii():
+        return True
+    try:
+        v.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _checker(name: str, typ: pa.DataType, nullable: bool) -> tuple[Callable[[Any], bool], str]:
     """A per-value predicate (used only to locate an error) and the reason to report."""
     if name in ENUM_COLUMNS:
@@ -136,7 +149,7 @@ def _checker(name: str, typ: pa.DataType, nullable: bool) -> tuple[Callable[[Any
     if name == "ts":
         return (lambda v: isinstance(v, datetime)), "must be a datetime (UTC)"
     if name == "id":
-        return (lambda v: isinstance(v, str) and v != ""), "must be a non-empty string"
+        return (lambda v: _text(v) and v != ""), "must be a non-empty UTF-8 string"
     if typ == pa.int64():
 
         def ok_int(v: Any) -> bool:
@@ -145,10 +158,25 @@ def _checker(name: str, typ: pa.DataType, nullable: bool) -> tuple[Callable[[Any
         return ok_int, "must be an integer within the signed 64-bit range"
     if typ == pa.bool_():
         return (lambda v: type(v) is bool), "must be a bool"
-    return (lambda v: isinstance(v, str)), "must be a string"
+    return _text, "must be a UTF-8 string"
 
 
 _CHECKERS = {n: _checker(n, t, nl) for n, t, nl in COLUMNS}
+_CHECK_LIST = [(n, *_CHECKERS[n]) for n in COLUMN_NAMES]
+
+
+def validate_events(events: Sequence[Event]) -> None:
+    """Check every field of every event in Python, as strictly as :func:`to_arrow` does.
+
+    Cheap for small batches (a beacon's single event), where building Arrow arrays would cost
+    far more than the check. Raises ValidationFailed naming the first bad event and field."""
+    for i, e in enumerate(events):
+        if not isinstance(e, Event):
+            raise ValidationFailed.one(f"events[{i}]", "must be an Event")
+        for name, ok, reason in _CHECK_LIST:
+            value = getattr(e, name)
+            if not ok(value):
+                raise ValidationFailed.one(f"events[{i}].{name}", f"{reason} (got {value!r:.60})")
 
 
 def to_arrow(events: Sequence[Event]) -> pa.Table:

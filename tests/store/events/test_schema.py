@@ -11,7 +11,13 @@ import pytest
 
 from backbeat.domain.events import Event
 from backbeat.errors import ValidationFailed
-from backbeat.store.events.schema import ARROW_SCHEMA, COLUMN_NAMES, row_to_event, to_arrow
+from backbeat.store.events.schema import (
+    ARROW_SCHEMA,
+    COLUMN_NAMES,
+    row_to_event,
+    to_arrow,
+    validate_events,
+)
 from tests.store.events.builders import make_event, make_events
 
 
@@ -43,8 +49,9 @@ def test_aware_timestamps_become_naive_utc() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
-        ("id", "", "non-empty string"),
-        ("id", 17, "non-empty string"),
+        ("id", "", "non-empty"),
+        ("id", 17, "non-empty"),
+        ("visitor", "v\ud800", "UTF-8"),
         ("ts", "2026-01-01", "datetime"),
         ("type", "impresion", "must be one of"),
         ("valid", 1, "bool"),
@@ -60,11 +67,24 @@ def test_aware_timestamps_become_naive_utc() -> None:
 )
 def test_bad_values_are_named(field: str, value: Any, reason: str) -> None:
     events = [*make_events(4, seed=5), make_event(seed=6, **{field: value})]
+    for check in (to_arrow, validate_events):
+        with pytest.raises(ValidationFailed) as err:
+            check(events)
+        assert err.value.fields[0].field == f"events[4].{field}"
+        assert reason in err.value.fields[0].reason
+        assert err.value.status == 422
+
+
+def test_validate_events_accepts_what_to_arrow_stores() -> None:
+    events = make_events(200, seed=8)
+    validate_events(events)
+    assert to_arrow(events).num_rows == 200
+
+
+def test_validate_events_refuses_non_events() -> None:
     with pytest.raises(ValidationFailed) as err:
-        to_arrow(events)
-    assert err.value.fields[0].field == f"events[4].{field}"
-    assert reason in err.value.fields[0].reason
-    assert err.value.status == 422
+        validate_events([make_event(), {"id": "x"}])  # type: ignore[list-item]
+    assert err.value.fields[0].field == "events[1]"
 
 
 def test_plain_strings_of_enum_values_are_accepted() -> None:

@@ -16,7 +16,7 @@ from backbeat.errors import ValidationFailed
 from backbeat.store.events.duckdb_store import DuckDBEventStore
 from backbeat.store.events.schema import to_arrow
 from backbeat.store.events.spool import Spool, SpoolUnavailable
-from backbeat.store.events.writer import EventWriter
+from backbeat.store.events.writer import EventWriter, _Item
 from tests.store.events.builders import make_event, make_events
 
 HOUR_MS = 3_600_000
@@ -263,3 +263,12 @@ def test_stats_report_spool_bytes(tmp_path: Path, store: DuckDBEventStore) -> No
     assert stats.spool_bytes > 20 * 100
     writer.close()
     assert writer.stats().spool_bytes == 0
+
+
+def test_a_batch_arrow_refuses_drops_only_the_bad_submission() -> None:
+    # Defence in depth: if validate_events ever let through what Arrow refuses, the writer
+    # must not block on that batch forever. Bypass submit() to plant such a submission.
+    good = make_events(3, seed=20)
+    bad = [make_event(seed=21, price_micros=1.5)]
+    table = EventWriter._to_table([_Item(1, good), _Item(2, bad), _Item(2, good[:1])])
+    assert table.column("id").to_pylist() == [e.id for e in good] + [good[0].id]

@@ -1,0 +1,234 @@
+"""Event write throughput: the writer (validate + spool fsync + DuckDB) against raw baselines.
+
+Run: ``.venv/bin/python bench/bench_event_writes.py [--events N] [--threads T]``.
+Every figure is events per second on this machine, measured end to end for its stage:
+
+* raw Arrow append: prebuilt 10k-row Arrow tables into a plain DuckDB table (no key, no
+  rollup): the ceiling.
+* executemany: row-at-a-time inserts, the trap the store avoids (a small sample).
+* store.append_table: prebuilt Arrow through the store (dedupe anti-join, primary key,
+  hourly rollup upsert).
+* store.append_batch: Event objects through the store (adds the Python -> Arrow conversion).
+* spool.append: T threads appending one event per call (group commit + fdatasync).
+* writer.submit: T threads submitting `--per-submit` events per call, acknowledged after
+  fsync, then stored by the writer thread; the rate counts until everything is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from backbeat.domain.events import DropReason, Event, EventType
+from backbeat.store.events.duckdb_store import DuckDBEventStore
+from backbeat.store.events.schema import COLUMN_NAMES, to_arrow
+from backbeat.store.events.spool import Spool
+from backbeat.store.events.writer import EventWriter
+
+BATCH = 10_000
+
+
+def make_events(n: int, seed: int) -> list[Event]:
+    """Realistic variety: ~50 campaigns, a few countries and devices, time-ordered ids."""
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    types = [EventType.DECISION, EventType.IMPRESSION, EventType.IMPRESSION, EventType.CLICK]
+    out = []
+    for i in range(n):
+        ts = start + timedelta(milliseconds=i * 3)
+        ms = f"{int(ts.timestamp() * 1000):012x}"
+        valid = rng.random() < 0.9
+        out.append(
+            Event(
+                id=f"{ms[:8]}-{ms[8:]}-7{seed % 4096:03x}-8{rng.getrandbits(12):03x}-"
+                f"{rng.getrandbits(48):012x}",
+                ts=ts,
+                type=rng.choice(types),
+                valid=valid,
+                decision_id=f"d{seed}-{i}",
+                campaign_id=rng.randint(1, 50),
+                creative_id=rng.randint(1, 150),
+                advertiser_id=rng.randint(1, 12),
+                site_id=rng.randint(1, 40),
+                publisher_id=rng.randint(1, 10),
+                placement_id=rng.randint(1, 120),
+                visitor=f"{rng.getrandbits(64):016x}",
+                country=rng.choice(["US", "DE", "BR", "GB", "FR"]),
+                device=rng.choice(["desktop", "mobile", "tablet"]),
+                format="display",
+                size=rng.choice(["300x250", "728x90", "320x50"]),
+                genre=rng.choice(["Rock", "Hip Hop", "Jazz", "Pop/Top 40"]),
+                genre_match=rng.random() < 0.6,
+                objective="awareness",
+                price_micros=2_500 if valid else 0,
+                drop_reason=None if valid else DropReason.BOT,
+            )
+        )
+    return out
+
+
+def timed(fn: Callable[[], int]) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    n = fn()
+    return n, time.perf_counter() - t0
+
+
+def bench_raw_arrow(tmp: Path, tables: list[pa.Table]) -> tuple[int, float]:
+    con = duckdb.connect(str(tmp / "raw.duckdb"))
+    con.register("t0", tables[0])
+    con.execute("CREATE TABLE events AS SELECT * FROM t0 LIMIT 0")
+
+    def run() -> int:
+        for t in tables:
+            con.register("b", t)
+            con.execute("INSERT INTO events SELECT * FROM b")
+        return sum(t.num_rows for t in tables)
+
+    try:
+        return timed(run)
+    finally:
+        con.close()
+
+
+def bench_executemany(tmp: Path, events: list[Event]) -> tuple[int, float]:
+    con = duckdb.connect(str(tmp / "many.duckdb"))
+    rows = [[getattr(e, c) for c in COLUMN_NAMES] for e in events]
+    for r in rows:
+        r[1] = r[1].replace(tzinfo=None)
+    con.execute("CREATE TABLE events (" + ", ".join(f"{c} VARCHAR" for c in COLUMN_NAMES) + ")")
+    marks = ", ".join("?" for _ in COLUMN_NAMES)
+    try:
+        return timed(
+            lambda: (con.executemany(f"INSERT INTO events VALUES ({marks})", rows), len(rows))[1]
+        )
+    finally:
+        con.close()
+
+
+def bench_store_tables(tmp: Path, tables: list[pa.Table]) -> tuple[int, float]:
+    store = DuckDBEventStore(tmp / "store_tables.duckdb")
+    try:
+        return timed(lambda: sum(store.append_table(t) for t in tables))
+    finally:
+        store.close()
+
+
+def bench_store_events(tmp: Path, events: list[Event]) -> tuple[int, float]:
+    store = DuckDBEventStore(tmp / "store_events.duckdb")
+    try:
+        return timed(
+            lambda: sum(
+                store.append_batch(events[i : i + BATCH]) for i in range(0, len(events), BATCH)
+            )
+        )
+    finally:
+        store.close()
+
+
+def run_threads(threads: int, work: Callable[[int], None]) -> None:
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def bench_spool(tmp: Path, events: list[Event], threads: int) -> tuple[int, float, str]:
+    spool = Spool(tmp / "spool-only")
+    share = len(events) // threads
+
+    def work(k: int) -> None:
+        for e in events[k * share : (k + 1) * share]:
+            spool.append([e])
+
+    def run() -> int:
+        run_threads(threads, work)
+        return share * threads
+
+    n, secs = timed(run)
+    stats = spool.stats()
+    spool.close()
+    return n, secs, f"{stats.records / max(stats.groups, 1):.1f} records per fsync"
+
+
+def bench_writer(
+    tmp: Path, events: list[Event], threads: int, per_submit: int
+) -> tuple[int, float, str]:
+    store = DuckDBEventStore(tmp / f"writer-{per_submit}.duckdb")
+    writer = EventWriter(
+        Spool(tmp / f"spool-{per_submit}"), store, flush_rows=5000, flush_interval_ms=500
+    )
+    writer.start()
+    share = len(events) // threads
+
+    def work(k: int) -> None:
+        mine = events[k * share : (k + 1) * share]
+        for i in range(0, len(mine), per_submit):
+            writer.submit(mine[i : i + per_submit])
+
+    def run() -> int:
+        run_threads(threads, work)
+        writer.flush()
+        return share * threads
+
+    try:
+        n, secs = timed(run)
+        stored = store.count()
+        return n, secs, f"{stored} stored, {writer.stats().flushes} flushes"
+    finally:
+        writer.close()
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--executemany-rows", type=int, default=1_000)
+    args = parser.parse_args()
+
+    events = make_events(args.events, seed=1)
+    tables = [to_arrow(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
+    small = events[: max(args.events // 4, 1)]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-events-"))
+    results: list[tuple[str, int, float, str]] = []
+    try:
+        n, s = bench_raw_arrow(tmp, tables)
+        results.append(("raw Arrow append (baseline)", n, s, f"{BATCH}-row batches"))
+        n, s = bench_executemany(tmp, events[: args.executemany_rows])
+        results.append(("executemany (the trap)", n, s, "row at a time"))
+        n, s = bench_store_tables(tmp, tables)
+        results.append(("store.append_table", n, s, "dedupe + PK + rollup"))
+        n, s = bench_store_events(tmp, make_events(args.events, seed=2))
+        results.append(("store.append_batch", n, s, "+ Event -> Arrow"))
+        n, s, note = bench_spool(tmp, small, args.threads)
+        results.append((f"spool.append x{args.threads} threads, 1/call", n, s, note))
+        for per in (1, 50):
+            n, s, note = bench_writer(
+                tmp,
+                make_events(len(small) if per == 1 else args.events, seed=3 + per),
+                args.threads,
+                per,
+            )
+            results.append((f"writer.submit x{args.threads} threads, {per}/call", n, s, note))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    width = max(len(r[0]) for r in results)
+    print(f"{'stage':<{width}}  {'events':>9}  {'seconds':>8}  {'events/s':>11}  note")
+    for name, n, s, note in results:
+        print(f"{name:<{width}}  {n:>9,}  {s:>8.2f}  {n / s:>11,.0f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
