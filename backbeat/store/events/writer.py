@@ -174,6 +174,7 @@ class EventWriter:
         SpoolUnavailable when the writer is not running, is overloaded or the disk fails."""
         if not events:
             return
+        events = tuple(events)  # the caller may reuse its list; the queue must not change
         validate_events(events)
         with self._cond:
             if self._state != "running":
@@ -185,18 +186,19 @@ class EventWriter:
             self._inflight += 1
         try:
             segment = self.spool.append(events)
-        finally:
+        except BaseException:
             with self._cond:
                 self._inflight -= 1
-                if self._inflight == 0:
-                    self._cond.notify_all()
-        with self._cond:
+                self._cond.notify_all()
+            raise
+        with self._cond:  # enqueue and leave in one step, so close() cannot miss these events
             if not self._queue:
                 self._oldest = time.monotonic()
             self._queue.append(_Item(segment, events))
             self._queued += len(events)
             self._submitted += len(events)
-            if self._queued >= self.flush_rows:
+            self._inflight -= 1
+            if self._inflight == 0 or self._queued >= self.flush_rows:
                 self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:

@@ -272,3 +272,32 @@ def test_a_batch_arrow_refuses_drops_only_the_bad_submission() -> None:
     bad = [make_event(seed=21, price_micros=1.5)]
     table = EventWriter._to_table([_Item(1, good), _Item(2, bad), _Item(2, good[:1])])
     assert table.column("id").to_pylist() == [e.id for e in good] + [good[0].id]
+
+
+def test_close_during_submits_stores_every_acknowledged_event(
+    tmp_path: Path, store: DuckDBEventStore
+) -> None:
+    spool = Spool(tmp_path / "spool", segment_bytes=16_384)
+    writer = EventWriter(spool, store, flush_rows=50, flush_interval_ms=20)
+    writer.start()
+    acked: list[list[Event]] = [[] for _ in range(4)]
+
+    def produce(k: int) -> None:
+        for i in range(10_000):
+            batch = make_events(3, seed=1000 * k + i)
+            try:
+                writer.submit(batch)
+            except SpoolUnavailable:
+                return
+            acked[k].extend(batch)
+
+    threads = [threading.Thread(target=produce, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    assert wait_for(lambda: sum(map(len, acked)) > 300)
+    writer.close()
+    for t in threads:
+        t.join()
+    ids = {e.id for part in acked for e in part}
+    assert store.ids(ids) == ids
+    assert spool.segments() == []
