@@ -183,7 +183,7 @@ class _Run:
         self.totals_mismatch = totals_mismatch
         self.max_problems = max_problems
         self.max_warnings = max_warnings
-        self.sums = Accumulator()
+        self.sums = Accumulator(c.field for c in self.binding.columns)
         self.problems: list[RowProblem] = []
         self.warnings: list[RowProblem] = []
         self.warnings_omitted = 0

@@ -37,7 +37,7 @@ SPEC = PlatformSpec(
                 "Fin del informe",
             ),
         ),
-        Column("day", ("Day", "Jour", "Tag", "Día", "Dia")),
+        Column("day", ("Day", "Date", "Jour", "Tag", "Día", "Dia", "Fecha", "Datum")),
         Column(
             "account",
             (

@@ -45,6 +45,8 @@ _SYMBOLS = re.compile(r"[%$€£¥₹₩₺₽]|\b[A-Z]{3}\b|R\$|A\$|C\$|US\$|CH
 _DIGITS = re.compile(r"\d+")
 _DOT_STYLE = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+")
 _COMMA_STYLE = re.compile(r"\d{1,3}(\.\d{3})+(,\d+)?|\d+(,\d+)?|,\d+")
+_PLAIN_DOT = re.compile(r"\d+(?:\.\d+)?")  # fast path: no grouping, no symbols
+_PLAIN_COMMA = re.compile(r"\d+(?:,\d+)?")
 _NEGATIVE = re.compile(r"^\s*(\(.*\)|[-−‒].*\d.*|.*\d.*-)\s*$")
 
 
@@ -93,6 +95,8 @@ def parse_number(text: str, style: NumberStyle) -> Decimal | None:
     Currency symbols, ISO codes, percent signs and grouping spaces are dropped; a negative
     figure is refused (no report column here can be negative).
     """
+    if (_PLAIN_DOT if style is NumberStyle.DOT else _PLAIN_COMMA).fullmatch(text):
+        return Decimal(text if style is NumberStyle.DOT else text.replace(",", "."))
     if is_blank(text):
         return None
     if _NEGATIVE.match(text):
@@ -277,12 +281,15 @@ _TOTALS = re.compile(
     r"\s*(general|général|generale)?\s*(:.*)?$",
     re.IGNORECASE,
 )
+_TOTAL_PREFIXES = frozenset({"tot", "ges", "sum", "ins"})
 _GRAND = re.compile(r"^[^:]*(:\s*(account|campaigns|filtered campaigns|konto|kampagnen|compte))?$")
 
 
 def totals_label(text: str) -> str | None:
     """The normalised label if a cell marks a totals row (``Total``, ``Total: Account``,
     ``Gesamt``...), else None."""
+    if text.lstrip()[:3].casefold() not in _TOTAL_PREFIXES:  # cheap rejection, every row
+        return None
     label = " ".join(text.split())
     return label if _TOTALS.match(label) else None
 

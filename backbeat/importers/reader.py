@@ -107,6 +107,22 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
+def check_text(text: str, encoding: str = "utf-8") -> str:
+    """``text`` itself, or ValueError if it holds bytes the file's encoding could not decode
+    (or a NUL, which no export writes)."""
+    if "\x00" in text:
+        raise ValueError("contains a NUL byte: the file is damaged or not a text export")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = ord(text[exc.start]) - 0xDC00
+            raise ValueError(
+                f"byte 0x{bad:02x} is not valid {encoding} text; save the export as UTF-8"
+            ) from None
+    return text
+
+
 def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
@@ -153,10 +169,6 @@ class Export(AbstractContextManager["Export"]):
             for cells in reader:
                 row += 1
                 yield row, cells
-        except UnicodeDecodeError as exc:
-            raise ImportFailed.at(
-                row + 1, None, f"the file is not valid {self.encoding} text ({exc.reason})"
-            ) from None
         except csv.Error as exc:
             raise ImportFailed.at(row + 1, None, f"malformed CSV: {exc}") from None
         self._hasher.drain()
@@ -199,19 +211,15 @@ def open_export(
         if not head:
             raise ImportFailed.at(None, None, "the file is empty")
         encoding = detect_encoding(head)
-        text = io.TextIOWrapper(buffered, encoding=encoding, errors="strict", newline="")
+        # Undecodable bytes become lone surrogates instead of stopping the stream, so the
+        # cell holding one can be named (see `check_text`).
+        text = io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="")
         lines: list[str] = []
-        try:
-            for _ in range(MAX_PREAMBLE):
-                line = text.readline(MAX_LINE)
-                if not line:
-                    break
-                lines.append(line)
-        except UnicodeDecodeError as exc:
-            row = len(lines) + 1
-            raise ImportFailed.at(
-                row, None, f"the file is not valid {encoding} text ({exc.reason})"
-            ) from None
+        for _ in range(MAX_PREAMBLE):
+            line = text.readline(MAX_LINE)
+            if not line:
+                break
+            lines.append(line)
         if "\x00" in "".join(lines):
             raise ImportFailed.at(
                 None, None, "the file contains NUL bytes: it is not a text export"
@@ -225,6 +233,11 @@ def open_export(
                 "this does not look like a supported ad-platform export",
             )
         index, delimiter, cells = found
+        for cell in cells:
+            try:
+                check_text(cell, encoding)
+            except ValueError as exc:
+                raise ImportFailed.at(index + 1, cell, str(exc)) from None
         preamble = [line.strip() for line in lines[:index]]
         return Export(
             path=path,

@@ -10,6 +10,7 @@ text so they round-trip exactly; dates as ISO text, which sorts and compares cor
 from __future__ import annotations
 
 import dataclasses
+import operator
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -41,10 +42,18 @@ def _sql_type(name: str) -> str:
     return "INTEGER" if _TYPES[name] is int else "TEXT"
 
 
-def _to_sql(value: object) -> object:
-    if isinstance(value, (Decimal, date)):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
-    return value
+_GET = operator.attrgetter(*_FIELDS)
+_AS_TEXT = [i for i, n in enumerate(_FIELDS) if _TYPES[n] in (Decimal, date)]
+
+
+def _to_sql(import_id: str, row: ReportRow) -> list[object]:
+    """The row's values in column order; Decimals and dates as text (str(date) is ISO)."""
+    values: list[object] = [import_id, *_GET(row)]
+    for i in _AS_TEXT:
+        value = values[i + 1]
+        if value is not None:
+            values[i + 1] = str(value)
+    return values
 
 
 def _from_sql(name: str, value: Any) -> Any:
@@ -112,10 +121,7 @@ class SqliteTransaction:
 
     def write(self, rows: Sequence[ReportRow]) -> None:
         iid = self.start.import_id
-        self._db.executemany(
-            _INSERT,
-            ((iid, *(_to_sql(getattr(r, n)) for n in _FIELDS)) for r in rows),
-        )
+        self._db.executemany(_INSERT, [_to_sql(iid, r) for r in rows])
 
     def replace_range(self, account: str | None, platform: str, start: date, end: date) -> int:
         cur = self._db.execute(

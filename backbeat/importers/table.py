@@ -10,7 +10,7 @@ back to the hint (decimal comma for semicolon files) and an ambiguous date is an
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -43,6 +43,7 @@ from backbeat.importers.parsing import (
     parse_number,
     totals_label,
 )
+from backbeat.importers.reader import check_text
 
 # Fields a totals row is compared on. Reach and frequency are absent on purpose: they do not
 # add up across rows.
@@ -90,6 +91,20 @@ class _RowFault(Exception):
         self.message = message
 
 
+def _text(text: str) -> str | None:
+    stripped = text.strip()
+    if is_blank(stripped):
+        return None
+    try:
+        return check_text(stripped)
+    except ValueError as exc:
+        raise CellError(str(exc)) from None
+
+
+def _currency(text: str) -> str | None:
+    return None if is_blank(text) else parse_currency(text)
+
+
 class TableParser:
     """Parses the records of one file against a :class:`Binding`."""
 
@@ -106,6 +121,11 @@ class TableParser:
         self._dates = [] if options.date_format else [c for c in cols if c.kind is Kind.DATE]
         self._dims = [c for c in cols if c.field in DIMENSIONS]
         self._campaign = binding.get("campaign")
+        self._has_day = binding.has("day")
+        self._has_range = binding.has("start") and binding.has("end")
+        self._plan = [
+            (c.index, FIELD_ATTRS.get(c.field, c.field), self._converter(c), c.header) for c in cols
+        ]
         self._width = len(binding.headers)
         self._pending: deque[tuple[int, list[str]]] = deque()
         self._waiting = False
@@ -231,11 +251,11 @@ class TableParser:
     def _data(self, row: int, cells: list[str]) -> Iterator[Item]:
         values: dict[str, Any] = {}
         problems: list[RowProblem] = []
-        for col in self.binding.columns:
+        for index, attr, convert, header in self._plan:
             try:
-                values[col.field] = self._convert(col, cells[col.index])
+                values[attr] = convert(cells[index])
             except CellError as exc:
-                problems.append(RowProblem(row, col.header, str(exc)))
+                problems.append(RowProblem(row, header, str(exc)))
         if not problems:
             try:
                 yield self._assemble(row, values)
@@ -244,25 +264,31 @@ class TableParser:
                 problems.append(RowProblem(row, fault.column, fault.message))
         yield from problems
 
-    def _convert(self, col: BoundColumn, text: str) -> Any:
-        kind = col.kind
-        if kind is Kind.COUNT:
-            return parse_count(text, self.style or self.options.number_hint)
-        if kind is Kind.MONEY:
-            return parse_money_micros(text, self.style or self.options.number_hint)
-        if kind is Kind.DECIMAL:
-            return parse_number(text, self.style or self.options.number_hint)
-        if kind is Kind.DATE:
-            return None if is_blank(text) else self._date(text)
-        if kind is Kind.CURRENCY:
-            return None if is_blank(text) else parse_currency(text)
-        stripped = text.strip()
-        return None if is_blank(stripped) else stripped
+    def _converter(self, col: BoundColumn) -> Callable[[str], Any]:
+        return {
+            Kind.COUNT: self._count,
+            Kind.MONEY: self._money,
+            Kind.DECIMAL: self._decimal,
+            Kind.DATE: self._date,
+            Kind.CURRENCY: _currency,
+            Kind.TEXT: _text,
+        }[col.kind]
 
-    def _date(self, text: str) -> date:
+    def _count(self, text: str) -> int | None:
+        return parse_count(text, self.style or self.options.number_hint)
+
+    def _money(self, text: str) -> int | None:
+        return parse_money_micros(text, self.style or self.options.number_hint)
+
+    def _decimal(self, text: str) -> Decimal | None:
+        return parse_number(text, self.style or self.options.number_hint)
+
+    def _date(self, text: str) -> date | None:
         key = (text, self.order)
         found = self._date_cache.get(key)
         if found is None:
+            if is_blank(text):
+                return None
             found = parse_date(text, self.order, self.options.date_format)
             if len(self._date_cache) > 4096:
                 self._date_cache.clear()
@@ -281,9 +307,8 @@ class TableParser:
         start, end = self._period(values)
         currency = self._currency(values.pop("currency", None))
         account = values.pop("account", None) or opts.account
-        kwargs = {FIELD_ATTRS.get(k, k): v for k, v in values.items()}
-        kwargs["impressions"] = kwargs.get("impressions") or 0
-        kwargs["spend_micros"] = kwargs.get("spend_micros") or 0
+        values["impressions"] = values.get("impressions") or 0
+        values["spend_micros"] = values.get("spend_micros") or 0
         return ReportRow(
             platform=opts.platform,
             account=account,
@@ -292,7 +317,7 @@ class TableParser:
             end=end,
             currency=currency,
             source_row=row,
-            **kwargs,
+            **values,
         )
 
     def _period(self, values: dict[str, Any]) -> tuple[date, date]:
@@ -303,9 +328,9 @@ class TableParser:
         )
         if day is not None:
             return day, day
-        if self.binding.has("day"):
+        if self._has_day:
             raise self._fail("day", "date is empty")
-        if self.binding.has("start") and self.binding.has("end"):
+        if self._has_range:
             if start is None:
                 raise self._fail("start", "start date is empty")
             if end is None:

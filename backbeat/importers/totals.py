@@ -12,6 +12,7 @@ mismatching figure is reported with the totals row's number and column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -43,9 +44,12 @@ class ReportTotals:
 class Accumulator:
     """Running sums while a file streams; memory stays constant whatever the file size."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: Iterable[str] = SUMMABLE) -> None:
         self.rows = 0
         self.counts: dict[str, int] = dict.fromkeys(_COUNTS, 0)
+        present = set(fields)
+        self._counted = [name for name in _COUNTS if name in present]
+        self._fractional = [n for n in ("conversions", "results") if n in present]
         self.spend: dict[str, int] = {}
         self.conversions = Decimal(0)
         self.results = Decimal(0)
@@ -54,14 +58,14 @@ class Accumulator:
     def add(self, row: ReportRow) -> None:
         self.rows += 1
         counts = self.counts
-        for name in _COUNTS:
+        for name in self._counted:
             value = getattr(row, name)
             if value:
                 counts[name] += value
         self.spend[row.currency] = self.spend.get(row.currency, 0) + row.spend_micros
         places = self.places
         places["spend"] = max(places["spend"], spend_places(row.spend_micros, row.currency))
-        for name in ("conversions", "results"):
+        for name in self._fractional:
             value = getattr(row, name)
             if value is not None:
                 setattr(self, name, getattr(self, name) + value)

@@ -12,7 +12,7 @@ decimal; a rate computed from the printed spend is also off by the spend's own r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from backbeat.importers.model import ReportRow, RowProblem
@@ -48,10 +48,14 @@ def _fmt(value: Decimal) -> str:
 
 
 class RowChecker:
-    """Checks rows of one file; ``headers`` maps field names to the file's column headers."""
+    """Checks rows of one file; ``headers`` maps field names to the file's column headers.
+
+    Only the rate checks whose column the file has are run.
+    """
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         self.headers = dict(headers)
+        self._rates = [name for name in _RATES if name in self.headers]
 
     def _col(self, name: str) -> str:
         return self.headers.get(name, name)
@@ -61,20 +65,19 @@ class RowChecker:
         errors: list[RowProblem] = []
         warnings: list[RowProblem] = []
         n = row.source_row
-        if row.clicks is not None and row.clicks > row.impressions:
+        clicks = row.clicks
+        if clicks is not None and clicks > row.impressions:
             errors.append(
                 RowProblem(
-                    n,
-                    self._col("clicks"),
-                    f"{row.clicks} clicks exceed {row.impressions} impressions",
+                    n, self._col("clicks"), f"{clicks} clicks exceed {row.impressions} impressions"
                 )
             )
-        if row.clicks is not None and row.clicks_all is not None and row.clicks_all < row.clicks:
+        if clicks is not None and row.clicks_all is not None and row.clicks_all < clicks:
             warnings.append(
                 RowProblem(
                     n,
                     self._col("clicks_all"),
-                    f"all clicks ({row.clicks_all}) are fewer than link clicks ({row.clicks})",
+                    f"all clicks ({row.clicks_all}) are fewer than link clicks ({clicks})",
                 )
             )
         if row.reach is not None and row.reach > row.impressions:
@@ -85,40 +88,14 @@ class RowChecker:
                     f"reach ({row.reach}) exceeds impressions ({row.impressions})",
                 )
             )
-        warnings.extend(self._derived(row))
+        if self._rates:
+            warnings.extend(self._derived(row))
         return errors, warnings
 
     def _derived(self, row: ReportRow) -> list[RowProblem]:
-        spend, spend_half = _spend(row)
-        impressions = Decimal(row.impressions)
-        checks: list[tuple[str, Decimal | None, int | None, Decimal, Decimal, str]] = []
-        # (field, reported, denominator, numerator, numerator rounding, formula)
-        if row.clicks is not None:
-            checks.append(
-                ("ctr", row.reported_ctr, row.impressions, Decimal(row.clicks) * 100, Decimal(0),
-                 "clicks / impressions")
-            )  # fmt: skip
-            checks.append(
-                ("cpc", row.reported_cpc, row.clicks, spend, spend_half, "spend / clicks")
-            )
-        if row.clicks_all is not None:
-            checks.append(
-                ("ctr_all", row.reported_ctr_all, row.impressions, Decimal(row.clicks_all) * 100,
-                 Decimal(0), "all clicks / impressions")
-            )  # fmt: skip
-        checks.append(
-            ("cpm", row.reported_cpm, row.impressions, spend * 1000, spend_half * 1000,
-             "spend / impressions x 1000")
-        )  # fmt: skip
-        if row.views is not None:
-            checks.append(("cpv", row.reported_cpv, row.views, spend, spend_half, "spend / views"))
-        if row.reach is not None:
-            checks.append(
-                ("frequency", row.frequency, row.reach, impressions, Decimal(0),
-                 "impressions / reach")
-            )  # fmt: skip
         problems = []
-        for name, reported, denominator, numerator, rounding, formula in checks:
+        for name in self._rates:
+            reported, denominator, numerator, rounding, formula = _RATES[name](row)
             if reported is None or not denominator:
                 continue
             expected = numerator / denominator
@@ -132,3 +109,53 @@ class RowChecker:
                     )
                 )
         return problems
+
+
+# For each rate column: (reported, denominator, numerator, numerator's rounding, formula).
+_Rate = tuple[Decimal | None, int | None, Decimal, Decimal, str]
+_ZERO = Decimal(0)
+
+
+def _ctr(row: ReportRow) -> _Rate:
+    clicks = Decimal(row.clicks or 0) * 100
+    return row.reported_ctr, row.impressions, clicks, _ZERO, "clicks / impressions"
+
+
+def _ctr_all(row: ReportRow) -> _Rate:
+    clicks = Decimal(row.clicks_all or 0) * 100
+    return row.reported_ctr_all, row.impressions, clicks, _ZERO, "all clicks / impressions"
+
+
+def _cpm(row: ReportRow) -> _Rate:
+    spend, half = _spend(row)
+    return (
+        row.reported_cpm,
+        row.impressions,
+        spend * 1000,
+        half * 1000,
+        "spend / impressions x 1000",
+    )
+
+
+def _cpc(row: ReportRow) -> _Rate:
+    spend, half = _spend(row)
+    return row.reported_cpc, row.clicks, spend, half, "spend / clicks"
+
+
+def _cpv(row: ReportRow) -> _Rate:
+    spend, half = _spend(row)
+    return row.reported_cpv, row.views, spend, half, "spend / views"
+
+
+def _frequency(row: ReportRow) -> _Rate:
+    return row.frequency, row.reach, Decimal(row.impressions), _ZERO, "impressions / reach"
+
+
+_RATES: dict[str, Callable[[ReportRow], _Rate]] = {
+    "ctr": _ctr,
+    "ctr_all": _ctr_all,
+    "cpm": _cpm,
+    "cpc": _cpc,
+    "cpv": _cpv,
+    "frequency": _frequency,
+}
