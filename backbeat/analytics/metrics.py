@@ -1,0 +1,376 @@
+"""The metric registry: one definition per reported metric, in one place.
+
+A metric is computed from *base aggregates* (:class:`Base`): plain counts and sums that the
+SQL builder knows how to compute in every dialect. The registry says which bases each metric
+needs and how to turn them into the metric's value, exactly:
+
+* counts are ``int``;
+* money is integer micros (``int`` for sums such as spend, ``Fraction`` of micros for
+  per-unit prices such as eCPM, so nothing is rounded until it is rendered);
+* rates and ratios are ``Fraction``;
+* ``None`` when the value is undefined (a CTR without impressions).
+
+Rates whose numerator is a subset of their denominator carry a Wilson 95% interval
+(:func:`backbeat.analytics.stats.wilson_interval`); :meth:`MetricDef.interval` returns it.
+
+Validity: every base except the two invalid-traffic ones counts valid events only unless
+the query says ``include_invalid``. The invalid ones count events of the tracked kinds
+(impression, viewable, click, conversion); decisions are not traffic and never count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+
+from backbeat.analytics.stats import Interval, wilson_interval
+from backbeat.domain.events import Attribution, EventType
+
+Value = int | Fraction | None
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    PERCENT = "percent"  # a rate in [0, 1], shown as a percentage
+    MONEY = "money"  # micros of the account currency
+    RATIO = "ratio"
+
+
+class Validity(StrEnum):
+    """Which events a base reads, by their `valid` flag."""
+
+    VALID = "valid"  # valid only, or all when the query includes invalid traffic
+    ANY = "any"
+    INVALID = "invalid"
+
+
+class Measure(StrEnum):
+    COUNT = "count"  # number of events
+    PRICE = "price"  # sum of price_micros
+    VISITORS = "visitors"  # exact number of distinct (non-anonymous) visitors
+
+
+class Base(StrEnum):
+    """A base aggregate the SQL computes; every metric is derived from these."""
+
+    IMPRESSIONS = "impressions"
+    VIEWABLE = "viewable"
+    CLICKS = "clicks"
+    CONVERSIONS = "conversions"
+    CT_CONVERSIONS = "ct_conversions"
+    VT_CONVERSIONS = "vt_conversions"
+    SPEND = "spend"
+    VISITORS = "visitors"
+    TRACKED = "tracked"
+    INVALID = "invalid"
+
+
+TRACKED_TYPES = (EventType.IMPRESSION, EventType.VIEWABLE, EventType.CLICK, EventType.CONVERSION)
+# Billing happens on impressions (CPM) and clicks (CPC). Decision rows carry the unit price
+# too (for pacing), and must never count as spend.
+BILLED_TYPES = (EventType.IMPRESSION, EventType.CLICK)
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    """What a base aggregate counts: events of `types`, of `validity`, optionally of one
+    `attribution`, measured by `measure`. `additive` bases may be summed across rows
+    (reach may not); `rollup` bases can be read from the hourly rollup table."""
+
+    base: Base
+    types: tuple[EventType, ...]
+    measure: Measure = Measure.COUNT
+    validity: Validity = Validity.VALID
+    attribution: Attribution | None = None
+
+    @property
+    def additive(self) -> bool:
+        return self.measure is not Measure.VISITORS
+
+    @property
+    def rollup(self) -> bool:
+        # The rollup keeps neither visitors nor attribution.
+        return self.additive and self.attribution is None
+
+
+BASES: dict[Base, BaseSpec] = {
+    s.base: s
+    for s in (
+        BaseSpec(Base.IMPRESSIONS, (EventType.IMPRESSION,)),
+        BaseSpec(Base.VIEWABLE, (EventType.VIEWABLE,)),
+        BaseSpec(Base.CLICKS, (EventType.CLICK,)),
+        BaseSpec(Base.CONVERSIONS, (EventType.CONVERSION,)),
+        BaseSpec(
+            Base.CT_CONVERSIONS, (EventType.CONVERSION,), attribution=Attribution.CLICK_THROUGH
+        ),
+        BaseSpec(
+            Base.VT_CONVERSIONS, (EventType.CONVERSION,), attribution=Attribution.VIEW_THROUGH
+        ),
+        BaseSpec(Base.SPEND, BILLED_TYPES, Measure.PRICE),
+        BaseSpec(Base.VISITORS, (EventType.IMPRESSION,), Measure.VISITORS),
+        BaseSpec(Base.TRACKED, TRACKED_TYPES, validity=Validity.ANY),
+        BaseSpec(Base.INVALID, TRACKED_TYPES, validity=Validity.INVALID),
+    )
+}
+
+
+class Metric(StrEnum):
+    IMPRESSIONS = "impressions"
+    VIEWABLE_IMPRESSIONS = "viewable_impressions"
+    VIEWABILITY_RATE = "viewability_rate"
+    REACH = "reach"
+    FREQUENCY = "frequency"
+    CLICKS = "clicks"
+    CTR = "ctr"
+    SPEND = "spend"
+    ECPM = "ecpm"
+    CPC = "cpc"
+    CONVERSIONS = "conversions"
+    CLICK_THROUGH_CONVERSIONS = "click_through_conversions"
+    VIEW_THROUGH_CONVERSIONS = "view_through_conversions"
+    CONVERSION_RATE = "conversion_rate"
+    COST_PER_CONVERSION = "cost_per_conversion"
+    INVALID_EVENTS = "invalid_events"
+    INVALID_RATE = "invalid_rate"
+
+
+Bases = Mapping[Base, int]
+
+
+def _ratio(num: int, den: int) -> Fraction | None:
+    return Fraction(num, den) if den else None
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """One metric. `compute` maps base aggregates to the exact value; `rate_of` gives the
+    (successes, trials) pair of a rate that has a Wilson interval."""
+
+    metric: Metric
+    label: str
+    formula: str
+    unit: Unit
+    higher_is_better: bool
+    needs: tuple[Base, ...]
+    compute: Callable[[Bases], Value]
+    rate_of: Callable[[Bases], tuple[int, int]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metric.value
+
+    def value(self, bases: Bases) -> Value:
+        """The metric's exact value from base aggregates (missing bases count as 0)."""
+        return self.compute(_Zeros(bases))
+
+    def interval(self, bases: Bases) -> Interval | None:
+        """The Wilson 95% interval of a rate; None for other metrics, without trials, or when
+        the numerator is not a subset of the denominator (e.g. conversions > clicks)."""
+        if self.rate_of is None:
+            return None
+        successes, trials = self.rate_of(_Zeros(bases))
+        if trials <= 0 or not 0 <= successes <= trials:
+            return None
+        return wilson_interval(successes, trials)
+
+
+class _Zeros(Mapping[Base, int]):
+    """A view of base aggregates where a base that was not computed reads as 0."""
+
+    def __init__(self, data: Bases) -> None:
+        self._data = data
+
+    def __getitem__(self, key: Base) -> int:
+        return self._data.get(key, 0)
+
+    def __iter__(self) -> Iterator[Base]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _count(base: Base) -> Callable[[Bases], Value]:
+    return lambda b: b[base]
+
+
+B = Base
+_DEFS: tuple[MetricDef, ...] = (
+    MetricDef(
+        Metric.IMPRESSIONS,
+        "Impressions",
+        "valid impressions (begin to render)",
+        Unit.COUNT,
+        True,
+        (B.IMPRESSIONS,),
+        _count(B.IMPRESSIONS),
+    ),
+    MetricDef(
+        Metric.VIEWABLE_IMPRESSIONS,
+        "Viewable impressions",
+        "impressions that met the MRC viewability standard",
+        Unit.COUNT,
+        True,
+        (B.VIEWABLE,),
+        _count(B.VIEWABLE),
+    ),
+    MetricDef(
+        Metric.VIEWABILITY_RATE,
+        "Viewability rate",
+        "viewable impressions / measured impressions (the Backbeat tag measures every "
+        "impression it renders)",
+        Unit.PERCENT,
+        True,
+        (B.VIEWABLE, B.IMPRESSIONS),
+        lambda b: _ratio(b[B.VIEWABLE], b[B.IMPRESSIONS]),
+        lambda b: (b[B.VIEWABLE], b[B.IMPRESSIONS]),
+    ),
+    MetricDef(
+        Metric.REACH,
+        "Reach",
+        "distinct visitors with at least one impression (exact; anonymous visitors "
+        "excluded; never summed across buckets)",
+        Unit.COUNT,
+        True,
+        (B.VISITORS,),
+        _count(B.VISITORS),
+    ),
+    MetricDef(
+        Metric.FREQUENCY,
+        "Frequency",
+        "impressions / reach",
+        Unit.RATIO,
+        False,
+        (B.IMPRESSIONS, B.VISITORS),
+        lambda b: _ratio(b[B.IMPRESSIONS], b[B.VISITORS]),
+    ),
+    MetricDef(
+        Metric.CLICKS, "Clicks", "valid clicks", Unit.COUNT, True, (B.CLICKS,), _count(B.CLICKS)
+    ),
+    MetricDef(
+        Metric.CTR,
+        "CTR",
+        "clicks / impressions",
+        Unit.PERCENT,
+        True,
+        (B.CLICKS, B.IMPRESSIONS),
+        lambda b: _ratio(b[B.CLICKS], b[B.IMPRESSIONS]),
+        lambda b: (b[B.CLICKS], b[B.IMPRESSIONS]),
+    ),
+    MetricDef(
+        Metric.SPEND,
+        "Spend",
+        "sum of the prices billed on impressions and clicks",
+        Unit.MONEY,
+        False,
+        (B.SPEND,),
+        _count(B.SPEND),
+    ),
+    MetricDef(
+        Metric.ECPM,
+        "eCPM",
+        "spend / impressions x 1000",
+        Unit.MONEY,
+        False,
+        (B.SPEND, B.IMPRESSIONS),
+        lambda b: _ratio(b[B.SPEND] * 1000, b[B.IMPRESSIONS]),
+    ),
+    MetricDef(
+        Metric.CPC,
+        "CPC",
+        "spend / clicks",
+        Unit.MONEY,
+        False,
+        (B.SPEND, B.CLICKS),
+        lambda b: _ratio(b[B.SPEND], b[B.CLICKS]),
+    ),
+    MetricDef(
+        Metric.CONVERSIONS,
+        "Conversions",
+        "valid conversions",
+        Unit.COUNT,
+        True,
+        (B.CONVERSIONS,),
+        _count(B.CONVERSIONS),
+    ),
+    MetricDef(
+        Metric.CLICK_THROUGH_CONVERSIONS,
+        "Click-through conversions",
+        "conversions attributed to a click",
+        Unit.COUNT,
+        True,
+        (B.CT_CONVERSIONS,),
+        _count(B.CT_CONVERSIONS),
+    ),
+    MetricDef(
+        Metric.VIEW_THROUGH_CONVERSIONS,
+        "View-through conversions",
+        "conversions attributed to an impression without a click",
+        Unit.COUNT,
+        True,
+        (B.VT_CONVERSIONS,),
+        _count(B.VT_CONVERSIONS),
+    ),
+    MetricDef(
+        Metric.CONVERSION_RATE,
+        "Conversion rate",
+        "conversions / clicks",
+        Unit.PERCENT,
+        True,
+        (B.CONVERSIONS, B.CLICKS),
+        lambda b: _ratio(b[B.CONVERSIONS], b[B.CLICKS]),
+        lambda b: (b[B.CONVERSIONS], b[B.CLICKS]),
+    ),
+    MetricDef(
+        Metric.COST_PER_CONVERSION,
+        "Cost per conversion",
+        "spend / conversions",
+        Unit.MONEY,
+        False,
+        (B.SPEND, B.CONVERSIONS),
+        lambda b: _ratio(b[B.SPEND], b[B.CONVERSIONS]),
+    ),
+    MetricDef(
+        Metric.INVALID_EVENTS,
+        "Invalid events",
+        "impressions, views, clicks and conversions flagged invalid (group by "
+        "drop_reason for the reasons)",
+        Unit.COUNT,
+        False,
+        (B.INVALID,),
+        _count(B.INVALID),
+    ),
+    MetricDef(
+        Metric.INVALID_RATE,
+        "Invalid rate",
+        "invalid events / all impressions, views, clicks and conversions",
+        Unit.PERCENT,
+        False,
+        (B.INVALID, B.TRACKED),
+        lambda b: _ratio(b[B.INVALID], b[B.TRACKED]),
+        lambda b: (b[B.INVALID], b[B.TRACKED]),
+    ),
+)
+REGISTRY: dict[Metric, MetricDef] = {d.metric: d for d in _DEFS}
+
+
+def get(metric: Metric) -> MetricDef:
+    """The definition of `metric`."""
+    return REGISTRY[metric]
+
+
+def bases_for(metrics: tuple[Metric, ...] | list[Metric]) -> tuple[Base, ...]:
+    """The base aggregates the metrics need, each once, in the order of :class:`Base`."""
+    wanted = {b for m in metrics for b in REGISTRY[m].needs}
+    return tuple(b for b in Base if b in wanted)
+
+
+def _check_registry() -> None:
+    missing = set(Metric) - set(REGISTRY)
+    if missing:  # a metric added to the enum without a definition
+        raise RuntimeError(f"metrics without a definition: {sorted(missing)}")
+
+
+_check_registry()

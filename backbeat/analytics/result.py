@@ -1,0 +1,242 @@
+"""A computed report: rows, totals, the previous period, and their CSV and JSON forms.
+
+Values stay exact in Python (see :mod:`backbeat.analytics.metrics`) and are rounded only
+when rendered:
+
+* ``count`` metrics: integers;
+* ``money``: a decimal string in currency units with 6 places (micros), e.g. ``"2.500000"``;
+  half-even for per-unit prices such as eCPM, exact for sums;
+* ``percent``: a decimal string of the *percentage* with 4 places, ``"1.5000"`` for a CTR of
+  1.5%; interval bounds likewise;
+* ``ratio``: a decimal string with 4 places;
+* an undefined value (a CTR without impressions): ``null`` in JSON, an empty CSV cell.
+
+JSON shape (``version`` 1)::
+
+    {"version": 1,
+     "query": {...Query.to_dict()...},
+     "columns": {"bucket": "day" | null, "dimensions": ["campaign", ...],
+                 "metrics": [{"name", "label", "unit", "formula", "higher_is_better"}, ...]},
+     "rows": [{"bucket": "2026-03-02" | "2026-03-08T01:00:00-05:00" | null,
+               "dimensions": {"campaign": 41, ...},
+               "metrics": {"ctr": "1.5000", ...},
+               "intervals": {"ctr": {"low": "1.2812", "high": "1.7556"}, ...},
+               "changes": null | {"ctr": {"previous", "absolute", "relative"}, ...}}, ...],
+     "totals": {"metrics": ..., "intervals": ..., "changes": ...},
+     "previous": null | {"start": ..., "end": ..., "metrics": ..., "intervals": ...}}
+
+``changes`` compare with the previous period of equal length: ``absolute`` in the metric's
+unit (percentage points for rates), ``relative`` as a percentage of the previous value
+(``null`` when that is 0 or undefined). Rows carry changes only for reports without time
+buckets. Buckets are the local date (day), the Monday (week), or the aware start of the
+local hour. The CSV holds the rows only (reach is not the sum of rows: use the totals).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+from backbeat.analytics.dimensions import FilterValue
+from backbeat.analytics.metrics import REGISTRY, Metric, Unit, Value
+from backbeat.analytics.periods import Bucket
+from backbeat.analytics.query import Query
+from backbeat.analytics.stats import Interval
+from backbeat.domain.money import MICROS
+
+DimValue = FilterValue | None
+Rendered = int | str | None
+_PLACES = {Unit.MONEY: 6, Unit.PERCENT: 4, Unit.RATIO: 4}
+
+
+@dataclass(frozen=True)
+class Change:
+    """A metric against the previous period."""
+
+    previous: Value
+    absolute: Value  # current - previous; None when either is undefined
+    relative: Fraction | None  # (current - previous) / previous; None when previous is 0
+
+    @classmethod
+    def between(cls, current: Value, previous: Value) -> Change:
+        if current is None or previous is None:
+            return cls(previous, None, None)
+        diff = current - previous
+        return cls(previous, diff, Fraction(diff) / previous if previous else None)
+
+
+@dataclass(frozen=True)
+class Row:
+    """Metric values for one bucket and combination of dimension values (or the totals)."""
+
+    dimensions: tuple[DimValue, ...]
+    bucket: Bucket
+    values: Mapping[Metric, Value]
+    intervals: Mapping[Metric, Interval]
+    changes: Mapping[Metric, Change] | None = None
+
+    def __getitem__(self, metric: Metric) -> Value:
+        return self.values[metric]
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The comparison period: its bounds (as in the query) and its totals."""
+
+    start: date
+    end: date
+    totals: Row
+
+
+@dataclass(frozen=True)
+class Result:
+    """What :func:`backbeat.analytics.runner.run` returns."""
+
+    query: Query
+    rows: tuple[Row, ...]
+    totals: Row
+    previous: Previous | None = None
+
+    def row(self, bucket: Bucket = None, **dimensions: DimValue) -> Row:
+        """The row for `bucket` and the given dimension values (by dimension name)."""
+        names = [d.value for d in self.query.dimensions]
+        for r in self.rows:
+            if r.bucket == bucket and all(
+                r.dimensions[names.index(k)] == v for k, v in dimensions.items()
+            ):
+                return r
+        raise KeyError((bucket, dimensions))
+
+    # --- rendering -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, object]:
+        """The documented JSON shape (module docstring) as plain Python data."""
+        q = self.query
+        return {
+            "version": 1,
+            "query": q.to_dict(),
+            "columns": {
+                "bucket": None if q.granularity == "none" else q.granularity.value,
+                "dimensions": [d.value for d in q.dimensions],
+                "metrics": [_describe(m) for m in q.metrics],
+            },
+            "rows": [self._row_dict(r) for r in self.rows],
+            "totals": self._cells(self.totals),
+            "previous": None
+            if self.previous is None
+            else {
+                "start": self.previous.start.isoformat(),
+                "end": self.previous.end.isoformat(),
+                **{k: v for k, v in self._cells(self.previous.totals).items() if k != "changes"},
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    def to_csv(self) -> str:
+        """The rows as CSV: bucket (when bucketed), dimensions, metrics, interval bounds of
+        rates (``<metric>_low``/``_high``), and with a comparison ``<metric>_previous`` and
+        ``<metric>_change_pct``."""
+        q = self.query
+        bucketed = q.granularity != "none"
+        rated = [m for m in q.metrics if REGISTRY[m].rate_of is not None]
+        compared = any(r.changes is not None for r in self.rows)
+        header = (["bucket"] if bucketed else []) + [d.value for d in q.dimensions]
+        header += [m.value for m in q.metrics]
+        header += [f"{m}_{side}" for m in rated for side in ("low", "high")]
+        if compared:
+            header += [f"{m}_{s}" for m in q.metrics for s in ("previous", "change_pct")]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for r in self.rows:
+            line: list[object] = [_bucket(r.bucket)] if bucketed else []
+            line += ["" if v is None else v for v in r.dimensions]
+            line += [_blank(render(m, r.values[m])) for m in q.metrics]
+            for m in rated:
+                iv = r.intervals.get(m)
+                line += ["", ""] if iv is None else [_pct(iv.low), _pct(iv.high)]
+            if compared:
+                for m in q.metrics:
+                    ch = (r.changes or {}).get(m)
+                    prev = None if ch is None else render(m, ch.previous)
+                    rel = None if ch is None or ch.relative is None else _pct(ch.relative)
+                    line += [_blank(prev), _blank(rel)]
+            writer.writerow(line)
+        return out.getvalue()
+
+    def _row_dict(self, r: Row) -> dict[str, object]:
+        dims = {d.value: v for d, v in zip(self.query.dimensions, r.dimensions, strict=True)}
+        return {"bucket": _bucket(r.bucket), "dimensions": dims, **self._cells(r)}
+
+    def _cells(self, r: Row) -> dict[str, object]:
+        metrics = self.query.metrics
+        return {
+            "metrics": {m.value: render(m, r.values[m]) for m in metrics},
+            "intervals": {
+                m.value: {"low": _pct(iv.low), "high": _pct(iv.high)}
+                for m in metrics
+                if (iv := r.intervals.get(m)) is not None
+            },
+            "changes": None
+            if r.changes is None
+            else {m.value: _change(m, r.changes[m]) for m in metrics if m in r.changes},
+        }
+
+
+def render(metric: Metric, value: Value) -> Rendered:
+    """One metric value in its rendered form (see the module docstring)."""
+    if value is None:
+        return None
+    unit = REGISTRY[metric].unit
+    if unit is Unit.COUNT and isinstance(value, int):
+        return value
+    if unit is Unit.MONEY:
+        return _decimal(Fraction(value) / MICROS, 6)
+    if unit is Unit.PERCENT:
+        return _decimal(Fraction(value) * 100, 4)
+    return _decimal(Fraction(value), _PLACES.get(unit, 4))
+
+
+def _change(metric: Metric, ch: Change) -> dict[str, Rendered]:
+    return {
+        "previous": render(metric, ch.previous),
+        "absolute": render(metric, ch.absolute),
+        "relative": None if ch.relative is None else _pct(ch.relative),
+    }
+
+
+def _describe(metric: Metric) -> dict[str, object]:
+    d = REGISTRY[metric]
+    return {
+        "name": d.name,
+        "label": d.label,
+        "unit": d.unit.value,
+        "formula": d.formula,
+        "higher_is_better": d.higher_is_better,
+    }
+
+
+def _decimal(value: Fraction, places: int) -> str:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    quantum = Decimal(1).scaleb(-places)
+    return str(exact.quantize(quantum, rounding=ROUND_HALF_EVEN))
+
+
+def _pct(rate: float | Fraction) -> str:
+    frac = rate if isinstance(rate, Fraction) else Fraction(rate)
+    return _decimal(frac * 100, 4)
+
+
+def _bucket(bucket: Bucket) -> str | None:
+    return None if bucket is None else bucket.isoformat()
+
+
+def _blank(value: Rendered) -> object:
+    return "" if value is None else value
