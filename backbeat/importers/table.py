@@ -128,7 +128,8 @@ class TableParser:
         ]
         self._width = len(binding.headers)
         self._pending: deque[tuple[int, list[str]]] = deque()
-        self._waiting = False
+        self._waiting_number = False  # a pending row has a number that fits both styles
+        self._waiting_date = False  # a pending row has a date that fits both orders
         self._date_cache: dict[tuple[str, DateOrder | None], date] = {}
         self._check_currency_source()
 
@@ -153,7 +154,6 @@ class TableParser:
             if not self._settled and self._undecided():
                 ambiguous = self._observe(cells)
                 if ambiguous or self._pending:
-                    self._waiting = self._waiting or ambiguous
                     self._pending.append((row, cells))
                     if self._resolved() or len(self._pending) >= self.options.lookahead:
                         yield from self._flush()
@@ -167,7 +167,10 @@ class TableParser:
         )
 
     def _resolved(self) -> bool:
-        return not self._waiting or not self._undecided()
+        """True when every ambiguity seen in the pending rows has been decided."""
+        numbers = not self._waiting_number or self.style is not None
+        dates = not self._waiting_date or self.order is not None
+        return numbers and dates
 
     def _observe(self, cells: list[str]) -> bool:
         """Learn the file's styles from one record; True if it holds a cell still ambiguous."""
@@ -190,7 +193,9 @@ class TableParser:
                     self.order = evident
                     break
                 ambiguous_date = ambiguous_date or evident == AMBIGUOUS
-        return (ambiguous_number and self.style is None) or (ambiguous_date and self.order is None)
+        self._waiting_number |= ambiguous_number and self.style is None
+        self._waiting_date |= ambiguous_date and self.order is None
+        return not self._resolved()
 
     def _flush(self) -> Iterator[Item]:
         if self._pending and not self._resolved():
@@ -198,7 +203,7 @@ class TableParser:
         while self._pending:
             row, cells = self._pending.popleft()
             yield from self._item(row, cells)
-        self._waiting = False
+        self._waiting_number = self._waiting_date = False
 
     # --- one record --------------------------------------------------------------------
 

@@ -179,3 +179,23 @@ def test_options_fill_in_what_the_file_does_not_say(tmp_path: Path, sink: Sqlite
     report = import_file(path, sink, currency="CAD", date_order="dmy")
     assert report.currencies == ("CAD",)
     assert report.date_range == (date(2024, 4, 3), date(2024, 5, 3))
+
+
+def test_malformed_rows_stop_the_import(tmp_path: Path, sink: SqliteImportSink) -> None:
+    rows = [*day_rows("2024-03-01"), "2024-03-02,2024-03-02,Spring Single,Fans"]
+    with pytest.raises(ImportFailed) as info:
+        import_file(meta_csv(tmp_path / "ragged.csv", rows), sink)
+    (problem,) = info.value.problems
+    assert problem.row == 4
+    assert "has 4 cells but the header has 10" in problem.message
+    assert sink.count() == 0
+
+
+def test_text_that_is_not_utf8_is_named(tmp_path: Path, sink: SqliteImportSink) -> None:
+    path = meta_csv(tmp_path / "cp1252.csv", day_rows("2024-03-01"))
+    path.write_bytes(path.read_bytes().replace(b"Lyric video", b"Caf\xe9 video"))
+    with pytest.raises(ImportFailed) as info:
+        import_file(path, sink)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column) == (3, "Ad name")
+    assert "0xe9" in problem.message

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -51,6 +52,29 @@ def test_number_style_decided_later_in_the_file_applies_to_earlier_rows() -> Non
     ]
     spends = [r.spend_micros for r in only_rows(parse(rows))]
     assert spends == [1_500_000, 2_250_000, 7_250_000]
+
+
+def test_waiting_rows_are_released_as_soon_as_a_cell_decides() -> None:
+    # ISO dates never decide a day/month order; that must not keep rows waiting
+    records = [
+        (2, ["2024-03-01", "A", "EUR", "100", "1", "1,500"]),
+        (3, ["2024-03-02", "A", "EUR", "100", "1", "7,25"]),
+        *[(n, ["2024-03-03", "A", "EUR", "100", "1", "1"]) for n in range(4, 1000)],
+    ]
+    consumed: list[int] = []
+
+    def source() -> Iterator[tuple[int, list[str]]]:
+        for record in records:
+            consumed.append(record[0])
+            yield record
+
+    parser = TableParser(bind(google_ads.SPEC, HEADER, 1), ParseOptions(platform="google_ads"))
+    stream = parser.parse(source())
+    first, second = next(stream), next(stream)
+    assert isinstance(first, ReportRow) and first.spend_micros == 1_500_000
+    assert isinstance(second, ReportRow) and second.spend_micros == 7_250_000
+    assert consumed[-1] == 3  # nothing read beyond the deciding row
+    assert parser.order is None  # still undecided, and nothing waits for it
 
 
 def test_without_deciding_evidence_numbers_take_the_hint() -> None:
