@@ -19,12 +19,19 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from backbeat.errors import ValidationFailed
 from backbeat.importers import registry
 from backbeat.importers.columns import PlatformSpec, bind
 from backbeat.importers.errors import ImportFailed
 from backbeat.importers.generic import GenericMapping, load_mapping
 from backbeat.importers.model import ReportRow, RowProblem
-from backbeat.importers.parsing import DateOrder, NumberStyle, parse_period
+from backbeat.importers.parsing import (
+    CellError,
+    DateOrder,
+    NumberStyle,
+    parse_currency,
+    parse_period,
+)
 from backbeat.importers.reader import Export, Progress, file_checksum, open_export
 from backbeat.importers.report import ImportReport
 from backbeat.importers.sink import ImportSink, ImportStart, ImportSummary, ImportTransaction
@@ -62,8 +69,7 @@ def import_file(
     file = Path(path)
     if not file.is_file():
         raise ImportFailed.at(None, None, f"no such file: {file}")
-    if period is not None and period[1] < period[0]:
-        raise ImportFailed.at(None, "period", "the period ends before it starts")
+    _check_arguments(period, currency, date_order, totals_mismatch, batch_size)
     generic = load_mapping(mapping) if mapping is not None else None
     forced = generic.spec() if generic is not None else None
     if forced is None and platform is not None:
@@ -98,6 +104,31 @@ def import_file(
         return run.report(start, replaced)
 
 
+def _check_arguments(
+    period: tuple[date, date] | None,
+    currency: str | None,
+    date_order: DateOrder | str | None,
+    totals_mismatch: str,
+    batch_size: int,
+) -> None:
+    problems: dict[str, str] = {}
+    if period is not None and period[1] < period[0]:
+        problems["period"] = "the period ends before it starts"
+    if currency is not None:
+        try:
+            parse_currency(currency)
+        except CellError as exc:
+            problems["currency"] = str(exc)
+    if date_order is not None and date_order not in ("dmy", "mdy"):
+        problems["date_order"] = "must be 'dmy' or 'mdy'"
+    if totals_mismatch not in ("warn", "error"):
+        problems["totals_mismatch"] = "must be 'warn' or 'error'"
+    if batch_size < 1:
+        problems["batch_size"] = "must be at least 1"
+    if problems:
+        raise ValidationFailed.many(problems)
+
+
 def _choose(
     export: Export, forced: PlatformSpec | None, period: tuple[date, date] | None
 ) -> tuple[PlatformSpec, tuple[date, date] | None]:
@@ -119,14 +150,12 @@ def _choose(
 
 
 def _preamble_period(lines: list[str]) -> tuple[date, date] | None:
+    """The first date range printed above the header, as a whole line or as one cell."""
     for line in lines:
-        for cell in line.replace("\t", ",").split(","):
-            found = parse_period(cell.strip().strip('"'))
+        for candidate in (line, *line.split("\t"), *line.split(";")):
+            found = parse_period(candidate.strip().strip('"'))
             if found is not None:
                 return found
-        found = parse_period(line.strip().strip('"'))
-        if found is not None:
-            return found
     return None
 
 
@@ -139,7 +168,8 @@ def _options(
     period: tuple[date, date] | None,
     date_order: DateOrder | str | None,
 ) -> ParseOptions:
-    order = DateOrder(date_order) if isinstance(date_order, str) else date_order
+    order = DateOrder(date_order) if date_order is not None else None
+    currency = parse_currency(currency) if currency is not None else None
     hint = NumberStyle.COMMA if export.delimiter == ";" else NumberStyle.DOT
     if generic is None:
         return ParseOptions(

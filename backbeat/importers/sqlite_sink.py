@@ -110,20 +110,24 @@ class SqliteTransaction:
                 (start.import_id, start.platform, start.account, start.checksum, start.source),
             )
         except sqlite3.IntegrityError:
-            self._end("ROLLBACK")
+            self.rollback()
             raise Conflict(f"a file with checksum {start.checksum} is already imported") from None
 
-    def _end(self, statement: str) -> None:
-        if self._open:
-            self._open = False
-            self._sink.active = None
-            self._db.execute(statement)
+    def _close(self) -> None:
+        self._open = False
+        self._sink.active = None
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("this import's transaction has ended")
 
     def write(self, rows: Sequence[ReportRow]) -> None:
+        self._require_open()
         iid = self.start.import_id
         self._db.executemany(_INSERT, [_to_sql(iid, r) for r in rows])
 
     def replace_range(self, account: str | None, platform: str, start: date, end: date) -> int:
+        self._require_open()
         cur = self._db.execute(
             "DELETE FROM report_rows WHERE platform = ? AND account IS ? AND import_id != ?"
             ' AND start <= ? AND "end" >= ?',
@@ -132,6 +136,7 @@ class SqliteTransaction:
         return cur.rowcount
 
     def commit(self, summary: ImportSummary) -> None:
+        self._require_open()
         self._db.execute(
             "UPDATE report_imports SET start_date = ?, end_date = ?, rows = ?, currencies = ?,"
             " committed_at = ? WHERE import_id = ?",
@@ -144,10 +149,15 @@ class SqliteTransaction:
                 self.start.import_id,
             ),
         )
-        self._end("COMMIT")
+        self._db.execute("COMMIT")  # if this fails the transaction stays open for rollback()
+        self._close()
 
     def rollback(self) -> None:
-        self._end("ROLLBACK")
+        if not self._open:
+            return
+        self._close()
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
 
 class SqliteImportSink:

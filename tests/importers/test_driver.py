@@ -163,7 +163,7 @@ def test_missing_file_and_reversed_period(tmp_path: Path, sink: SqliteImportSink
     with pytest.raises(ImportFailed, match="no such file"):
         import_file(tmp_path / "nope.csv", sink)
     path = meta_csv(tmp_path / "a.csv", day_rows("2024-03-01"))
-    with pytest.raises(ImportFailed, match="ends before"):
+    with pytest.raises(ValidationFailed, match="ends before"):
         import_file(path, sink, period=(date(2024, 3, 2), date(2024, 3, 1)))
 
 
@@ -199,3 +199,28 @@ def test_text_that_is_not_utf8_is_named(tmp_path: Path, sink: SqliteImportSink) 
     (problem,) = info.value.problems
     assert (problem.row, problem.column) == (3, "Ad name")
     assert "0xe9" in problem.message
+
+
+def test_bad_arguments_are_validation_errors(tmp_path: Path, sink: SqliteImportSink) -> None:
+    path = meta_csv(tmp_path / "a.csv", day_rows("2024-03-01"))
+    with pytest.raises(ValidationFailed) as info:
+        import_file(
+            path,
+            sink,
+            currency="euro",
+            date_order="ymd",
+            totals_mismatch="ignore",  # type: ignore[arg-type]
+            period=(date(2024, 3, 2), date(2024, 3, 1)),
+        )
+    assert {f.field for f in info.value.fields} == {
+        "currency",
+        "date_order",
+        "totals_mismatch",
+        "period",
+    }
+    assert sink.count() == 0
+
+
+def test_currency_argument_is_normalised(tmp_path: Path, sink: SqliteImportSink) -> None:
+    path = write(tmp_path / "g.csv", "Day,Campaign,Impr.,Cost\n2024-03-01,Brand,100,1.00\n")
+    assert import_file(path, sink, currency="cad").currencies == ("CAD",)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -137,3 +138,30 @@ def test_replace_range_with_no_account_matches_rows_without_one(sink: SqliteImpo
     assert txn.replace_range(None, "meta", date(2024, 3, 1), date(2024, 3, 1)) == 1
     txn.rollback()
     assert sink.count() == 2  # rolled back: the delete is undone too
+
+
+def test_a_failed_commit_can_still_be_rolled_back(sink: SqliteImportSink, tmp_path: Path) -> None:
+    txn = sink.begin(start("a", "sum-a"))
+    txn.write([row(1)])
+    reader = SqliteImportSink(tmp_path / "imports.db")
+    try:
+        # a reader holding a shared lock makes COMMIT fail with "database is locked"
+        reader.db.execute("PRAGMA busy_timeout = 0")
+        sink.db.execute("PRAGMA busy_timeout = 0")
+        reader.db.execute("BEGIN")
+        reader.db.execute("SELECT count(*) FROM report_rows").fetchone()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            txn.commit(summary(1, 1, 1))
+        reader.db.execute("COMMIT")
+        txn.rollback()
+        assert sink.active is None
+        assert sink.count() == 0 and sink.imports() == []
+    finally:
+        reader.close()
+
+
+def test_an_ended_transaction_refuses_more_work(sink: SqliteImportSink) -> None:
+    txn = sink.begin(start("a", "sum-a"))
+    txn.rollback()
+    with pytest.raises(RuntimeError, match="ended"):
+        txn.write([row(1)])
