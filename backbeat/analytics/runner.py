@@ -13,9 +13,10 @@ the totals get their own distinct count over the whole period.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from itertools import product
+from typing import Protocol
 
 from backbeat.analytics.dimensions import Dimension
 from backbeat.analytics.metrics import BASES, REGISTRY, Base, Metric, Value, bases_for
@@ -27,10 +28,23 @@ from backbeat.analytics.stats import Interval
 from backbeat.store.events.protocol import EventStore
 
 Key = tuple[object, ...]
+
+
+class ReportSource(Protocol):
+    """What a report needs of an event store: its dialect and `query` (every
+    :class:`~backbeat.store.events.protocol.EventStore` qualifies)."""
+
+    dialect: str
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]: ...
+
+
+def _fits(store: EventStore) -> ReportSource:
+    return store  # mypy proves every EventStore is a ReportSource
 Aggregates = dict[Base, int]
 
 
-def run(query: Query, store: EventStore, *, use_rollup: bool = True) -> Result:
+def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result:
     """Compute `query` on `store`. `use_rollup=False` reads raw events only (for checks)."""
     fetch = _Fetcher(query, store, builder_for(store.dialect), use_rollup)
     bases = bases_for(query.metrics)
@@ -68,7 +82,7 @@ class _Fetcher:
     """Runs the statements of a grouping and merges them into key -> base aggregates."""
 
     def __init__(
-        self, query: Query, store: EventStore, builder: SqlBuilder, use_rollup: bool
+        self, query: Query, store: ReportSource, builder: SqlBuilder, use_rollup: bool
     ) -> None:
         self.query, self.store, self.builder, self.use_rollup = query, store, builder, use_rollup
 

@@ -198,7 +198,7 @@ def test_rollup_and_raw_events_agree(
         q, Grouping(q.period, granularity, dims, ("impressions", "spend")))  # type: ignore[arg-type]
     assert [s.table for s in plan] == ["events_hourly"]
     with_rollup, raw = run(q, store), run(q, store, use_rollup=False)
-    assert with_rollup.totals[M.IMPRESSIONS] > 0
+    assert with_rollup.totals[M.IMPRESSIONS] != 0
     assert with_rollup.to_dict() == raw.to_dict()
 
 
