@@ -123,6 +123,10 @@ def check_text(text: str, encoding: str = "utf-8") -> str:
     return text
 
 
+def _undecodable(encoding: str, exc: UnicodeDecodeError) -> str:
+    return f"the file is not valid {encoding} text ({exc.reason}); it may be truncated"
+
+
 def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
@@ -169,6 +173,8 @@ class Export(AbstractContextManager["Export"]):
             for cells in reader:
                 row += 1
                 yield row, cells
+        except UnicodeDecodeError as exc:
+            raise ImportFailed.at(row + 1, None, _undecodable(self.encoding, exc)) from None
         except csv.Error as exc:
             raise ImportFailed.at(row + 1, None, f"malformed CSV: {exc}") from None
         self._hasher.drain()
@@ -215,11 +221,14 @@ def open_export(
         # cell holding one can be named (see `check_text`).
         text = io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="")
         lines: list[str] = []
-        for _ in range(MAX_PREAMBLE):
-            line = text.readline(MAX_LINE)
-            if not line:
-                break
-            lines.append(line)
+        try:
+            for _ in range(MAX_PREAMBLE):
+                line = text.readline(MAX_LINE)
+                if not line:
+                    break
+                lines.append(line)
+        except UnicodeDecodeError as exc:  # e.g. UTF-16 cut in the middle of a character
+            raise ImportFailed.at(len(lines) + 1, None, _undecodable(encoding, exc)) from None
         if "\x00" in "".join(lines):
             raise ImportFailed.at(
                 None, None, "the file contains NUL bytes: it is not a text export"

@@ -158,3 +158,15 @@ def test_nul_in_a_cell_is_refused() -> None:
 def test_detect_encoding_refuses_xls() -> None:
     with pytest.raises(ImportFailed, match="xls"):
         detect_encoding(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def test_truncated_utf16_is_refused(tmp_path: Path) -> None:
+    small = tmp_path / "small.csv"
+    small.write_bytes((codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"))[:-1])
+    with pytest.raises(ImportFailed, match="truncated"):
+        open_export(small, known)
+    big = tmp_path / "big.csv"
+    body = TEXT + "Teaser,2024-03-01,100,1.50\n" * 5000
+    big.write_bytes((codecs.BOM_UTF16_LE + body.encode("utf-16-le"))[:-1])
+    with open_export(big, known) as export, pytest.raises(ImportFailed, match="truncated"):
+        list(export.records())
