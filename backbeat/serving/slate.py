@@ -1,0 +1,108 @@
+"""A slate: the candidates of one slot shape (format and sizes), ranked for one time block.
+
+Within a block of `block_s` seconds (a divisor of 900, so a block never straddles a change of
+local hour or date in any zone), flight and daypart are fixed for every campaign except those
+whose flight starts or ends inside the block; those stay on the slate flagged for a
+per-request check. The block also fixes the CTR each candidate is ranked with: ranking reads
+creative stats once per block instead of on every request, the way production ad servers
+refresh CTR predictions periodically rather than per impression.
+
+Candidates are sorted by their score bound (expected revenue per impression, times
+:data:`~backbeat.serving.ranking.REACH_BOOST` for awareness campaigns, which may not have
+reached the visitor yet) and split into groups of equal bound, so the decider can walk them
+best-first and stop at the first group that cannot beat what it already has. A slate is
+shared by every placement of the shape, and narrowed per visitor country
+(:func:`for_country`); placement-specific filters (site, genre, floor) and the other request
+filters are applied during the walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backbeat.serving.entries import CampaignEntry, Candidate
+from backbeat.serving.localtime import LocalTimes
+from backbeat.serving.ranking import REACH_BOOST, campaign_ctr, ecpm_micros, expected_revenue
+from backbeat.serving.stats import CreativeStats
+from backbeat.serving.targeting import daypart_ok
+
+
+class Ranked:
+    """One candidate on a slate."""
+
+    __slots__ = ("bound", "cand", "check_flight", "ctr", "ecpm", "entry", "score")
+
+    def __init__(
+        self, cand: Candidate, ctr: float, score: float, bound: float, check_flight: bool
+    ) -> None:
+        e = cand.entry
+        self.cand = cand
+        self.entry: CampaignEntry = e
+        self.ctr = ctr  # the CTR ranked with (CPC only; 0 for CPM)
+        self.score = score  # expected revenue per impression (micros)
+        self.bound = bound  # the most it can score for any visitor
+        self.ecpm = ecpm_micros(e.cpc, e.bid, ctr)  # compared with the placement floor
+        self.check_flight = check_flight  # the flight starts or ends inside the block
+
+    def __repr__(self) -> str:
+        return f"Ranked(campaign={self.cand.id}, score={self.score:.3f}, bound={self.bound:.3f})"
+
+
+class Slate:
+    """Ranked candidates, their equal-bound groups, and the CTR each CPC candidate was
+    ranked with."""
+
+    __slots__ = ("block", "ctr", "groups", "ranked")
+
+    def __init__(self, block: int, ranked: list[Ranked], ctr: dict[int, float]) -> None:
+        self.block = block
+        self.ranked = ranked
+        self.ctr = ctr
+        groups: list[tuple[int, int]] = []
+        start = 0
+        for i in range(1, len(ranked) + 1):
+            if i == len(ranked) or ranked[i].bound != ranked[start].bound:
+                groups.append((start, i))
+                start = i
+        self.groups = groups
+
+
+def build_slate(
+    candidates: Sequence[Candidate],
+    *,
+    block: int,
+    block_s: int,
+    local_times: LocalTimes,
+    stats: CreativeStats,
+) -> Slate:
+    """Rank `candidates` for the block starting at ``block * block_s`` epoch seconds."""
+    t0 = float(block * block_s)
+    t1 = t0 + block_s
+    ranked: list[Ranked] = []
+    ctrs: dict[int, float] = {}
+    for cand in candidates:
+        e = cand.entry
+        if e.end <= t0 or e.start >= t1:
+            continue
+        if (e.days is not None or e.hours is not None) and not daypart_ok(
+            e, local_times.get(e.tz, t0)
+        ):
+            continue
+        if e.cpc:
+            ctr = ctrs[cand.id] = campaign_ctr(stats, cand.creatives)
+        else:
+            ctr = 0.0  # a CPM score does not depend on CTR
+        score = expected_revenue(e.cpc, e.bid, ctr)
+        bound = score * REACH_BOOST if e.awareness else score
+        ranked.append(Ranked(cand, ctr, score, bound, not (e.start <= t0 and e.end >= t1)))
+    ranked.sort(key=lambda r: (-r.bound, r.cand.id))
+    return Slate(block, ranked, ctrs)
+
+
+def for_country(slate: Slate, country: str | None) -> Slate:
+    """The slate's candidates that accept visitors from `country`, in the same order.
+
+    Country targeting is the most selective request filter, so the decider keeps one such
+    slate per (shape, country) and block: fewer candidates to skip during the walk."""
+    kept = [r for r in slate.ranked if r.entry.countries is None or country in r.entry.countries]
+    return Slate(slate.block, kept, slate.ctr)

@@ -1,0 +1,104 @@
+"""Slates: per-block flight and daypart, ranking order, equal-bound groups, country narrowing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from backbeat.domain.campaign import Campaign, Objective, Pricing
+from backbeat.serving.entries import CampaignEntry, Candidate
+from backbeat.serving.localtime import LocalTimes
+from backbeat.serving.ranking import REACH_BOOST
+from backbeat.serving.slate import Slate, build_slate, for_country
+from backbeat.serving.stats import CreativeStats
+from tests.serving.factories import NOW, USD, campaign, creative, targeting
+
+BLOCK_S = 60
+BLOCK = int(NOW.timestamp()) // BLOCK_S
+
+
+def cand(camp: Campaign) -> Candidate:
+    e = CampaignEntry(camp, [creative(10 * (camp.id or 0), camp.id or 0)])
+    return Candidate(e, e.creatives)
+
+
+def slate_of(
+    camps: list[Campaign], stats: CreativeStats | None = None, block: int = BLOCK
+) -> Slate:
+    return build_slate(
+        [cand(c) for c in camps],
+        block=block,
+        block_s=BLOCK_S,
+        local_times=LocalTimes(),
+        stats=stats or CreativeStats(),
+    )
+
+
+def test_orders_by_bound_and_groups_equal_bounds() -> None:
+    camps = [
+        campaign(1, bid_micros=5 * USD),
+        campaign(2, bid_micros=7 * USD),
+        campaign(3, bid_micros=5 * USD),
+        campaign(4, objective=Objective.AWARENESS, bid_micros=4 * USD),  # bound 4 x 1.25 = 5
+        campaign(5, pricing=Pricing.CPC, bid_micros=USD),  # 1 x 0.75% = 7,500 per impression
+    ]
+    s = slate_of(camps)
+    assert [r.cand.id for r in s.ranked] == [5, 2, 1, 3, 4]
+    assert [(r.score, r.bound) for r in s.ranked] == [
+        (pytest.approx(7500.0), pytest.approx(7500.0)),
+        (7000.0, 7000.0),
+        (5000.0, 5000.0),
+        (5000.0, 5000.0),
+        (4000.0, 4000.0 * REACH_BOOST),
+    ]
+    assert s.groups == [(0, 1), (1, 2), (2, 5)]
+    assert s.ctr == {5: pytest.approx(0.0075)}
+    assert [r.ecpm for r in s.ranked][:2] == [pytest.approx(7_500_000), 7_000_000]
+
+
+def test_flight_is_decided_per_block_except_at_its_edges() -> None:
+    t0 = BLOCK * BLOCK_S
+    camps = [
+        campaign(1),
+        campaign(2, end=NOW - timedelta(hours=1)),  # over before the block
+        campaign(3, start=NOW + timedelta(hours=1)),  # starts after the block
+        campaign(4, start=NOW.replace(second=30)),  # starts inside the block
+    ]
+    assert NOW.timestamp() == t0
+    s = slate_of(camps)
+    assert [(r.cand.id, r.check_flight) for r in s.ranked] == [(1, False), (4, True)]
+
+
+def test_daypart_is_applied_per_block_in_the_campaign_zone() -> None:
+    camps = [
+        campaign(1, timezone="America/New_York", targeting=targeting(hours=frozenset({11}))),
+        campaign(2, timezone="America/New_York", targeting=targeting(hours=frozenset({12}))),
+    ]
+    assert [r.cand.id for r in slate_of(camps).ranked] == [1]
+    an_hour_later = BLOCK + 3600 // BLOCK_S
+    assert [r.cand.id for r in slate_of(camps, block=an_hour_later).ranked] == [2]
+
+
+def test_cpc_rank_uses_the_stats_at_build_time() -> None:
+    stats = CreativeStats()
+    stats.record_impression(10, 9000)
+    stats.record_click(10, 180)  # posterior (7.5 + 180) / 10,000 = 1.875%
+    s = slate_of([campaign(1, pricing=Pricing.CPC, bid_micros=400_000)], stats)
+    assert s.ranked[0].ctr == pytest.approx(0.01875)
+    assert s.ranked[0].score == pytest.approx(400_000 * 0.01875)
+
+
+def test_for_country_keeps_order_and_regroups() -> None:
+    camps = [
+        campaign(1, bid_micros=6 * USD, targeting=targeting(countries=frozenset({"DE"}))),
+        campaign(2, bid_micros=5 * USD),
+        campaign(3, bid_micros=5 * USD, targeting=targeting(countries=frozenset({"US", "DE"}))),
+        campaign(4, bid_micros=5 * USD, targeting=targeting(countries=frozenset({"FR"}))),
+    ]
+    base = slate_of(camps)
+    us = for_country(base, "US")
+    assert [r.cand.id for r in us.ranked] == [2, 3] and us.groups == [(0, 2)]
+    assert [r.cand.id for r in for_country(base, "DE").ranked] == [1, 2, 3]
+    assert [r.cand.id for r in for_country(base, None).ranked] == [2]
+    assert us.block == base.block and us.ctr is base.ctr
