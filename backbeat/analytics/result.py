@@ -42,9 +42,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from backbeat.analytics.dimensions import FilterValue
-from backbeat.analytics.metrics import REGISTRY, Metric, Unit, Value
+from backbeat.analytics.metrics import REGISTRY, Base, Metric, Unit, Value
 from backbeat.analytics.periods import Bucket
 from backbeat.analytics.query import Query
 from backbeat.analytics.stats import Interval
@@ -73,13 +74,30 @@ class Change:
 
 @dataclass(frozen=True)
 class Row:
-    """Metric values for one bucket and combination of dimension values (or the totals)."""
+    """Metric values for one bucket and combination of dimension values (or the totals).
+
+    A row keeps its base aggregates; `values` and `intervals` are derived from them through
+    the registry on first use, so a large report costs only what is read or rendered."""
 
     dimensions: tuple[DimValue, ...]
     bucket: Bucket
-    values: Mapping[Metric, Value]
-    intervals: Mapping[Metric, Interval]
+    aggregates: Mapping[Base, int]
+    metrics: tuple[Metric, ...]
     changes: Mapping[Metric, Change] | None = None
+
+    @cached_property
+    def values(self) -> Mapping[Metric, Value]:
+        return {m: REGISTRY[m].value(self.aggregates) for m in self.metrics}
+
+    @cached_property
+    def intervals(self) -> Mapping[Metric, Interval]:
+        """Wilson 95% intervals of the rate metrics that have one."""
+        out: dict[Metric, Interval] = {}
+        for m in self.metrics:
+            iv = REGISTRY[m].interval(self.aggregates)
+            if iv is not None:
+                out[m] = iv
+        return out
 
     def __getitem__(self, metric: Metric) -> Value:
         return self.values[metric]

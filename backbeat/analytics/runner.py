@@ -13,18 +13,16 @@ the totals get their own distinct count over the whole period.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from itertools import product
 from typing import Protocol
 
 from backbeat.analytics.dimensions import Dimension
-from backbeat.analytics.metrics import BASES, REGISTRY, Base, Metric, Value, bases_for
+from backbeat.analytics.metrics import BASES, REGISTRY, Base, Metric, bases_for
 from backbeat.analytics.periods import Bucket, Granularity, Period
 from backbeat.analytics.query import Query
-from backbeat.analytics.result import Change, DimValue, Previous, Result, Row
+from backbeat.analytics.result import Change, Previous, Result, Row
 from backbeat.analytics.sql import Grouping, SqlBuilder, builder_for
-from backbeat.analytics.stats import Interval
 from backbeat.store.events.protocol import EventStore
 
 Key = tuple[object, ...]
@@ -55,27 +53,26 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
     totals = _totals(fetch, period, bases, data, grouped)
     rows = _fill(data, period, gran, len(dims), grouped)
 
-    changes: dict[Key, Mapping[Metric, Change]] = {}
+    row_changes: dict[Key, Mapping[Metric, Change]] = {}
+    total_changes: Mapping[Metric, Change] | None = None
     previous: Previous | None = None
     if query.compare_previous:
         prior = query.previous()
         pdata: dict[Key, Aggregates] = {}
         if gran is Granularity.NONE and dims:
             pdata = fetch(Grouping(prior.period, gran, dims, bases), prior)
-        ptotals = _totals(fetch, prior.period, bases, pdata, bool(pdata), prior)
-        prev_row = _row(query, (), None, ptotals)
-        previous = Previous(prior.start, prior.end, prev_row)
-        if gran is Granularity.NONE and dims:
-            for key, agg in rows.items():
-                changes[key] = _changes(query, agg, pdata.get(key, {}))
-        changes[("total",)] = _changes(query, totals, ptotals)
+            row_changes = {key: _changes(query, agg, pdata.get(key, {})) for key, agg in rows}
+        ptotals = _totals(fetch, prior.period, bases, pdata, bool(dims), prior)
+        previous = Previous(prior.start, prior.end, _row(query, (), None, ptotals))
+        total_changes = _changes(query, totals, ptotals)
 
-    out = [
-        _row(query, key[1:], _bucket_out(key[0], gran, period), agg, changes.get(key))
-        for key, agg in sorted(rows.items(), key=lambda kv: _order(kv[0]))
-    ]
-    total_row = _row(query, (), None, totals, changes.get(("total",)))
-    return Result(query, tuple(out), total_row, previous)
+    hourly = gran is Granularity.HOUR
+    out = tuple(
+        _row(query, key[1:], _local_hour(key[0], period) if hourly else key[0], agg,  # type: ignore[arg-type]
+             row_changes.get(key))
+        for key, agg in rows
+    )
+    return Result(query, out, _row(query, (), None, totals, total_changes), previous)
 
 
 class _Fetcher:
@@ -90,15 +87,19 @@ class _Fetcher:
         q = query or self.query
         merged: dict[Key, Aggregates] = {}
         bucketed = grouping.granularity is not Granularity.NONE
+        convert = _dim_converter(grouping.dimensions)
         for st in self.builder.statements(q, grouping, use_rollup=self.use_rollup):
+            n = st.keys
             for raw in self.store.query(st.sql, st.params):
-                keys = raw[: st.keys]
-                bucket = _bucket_in(keys[0]) if bucketed else None
-                dim_values = keys[1:] if bucketed else keys
-                key = (bucket, *_dims_in(grouping.dimensions, dim_values))
-                agg = merged.setdefault(key, {})
-                for base, value in zip(st.bases, raw[st.keys :], strict=True):
-                    agg[base] = _as_int(value)
+                if bucketed:
+                    key = (_bucket_in(raw[0]), *convert(raw[1:n]))
+                else:
+                    key = (None, *convert(raw[:n]))
+                agg = merged.get(key)
+                if agg is None:
+                    agg = merged[key] = {}
+                for base, value in zip(st.bases, raw[n:], strict=True):
+                    agg[base] = value if type(value) is int else _as_int(value)
         return merged
 
 
@@ -121,25 +122,33 @@ def _totals(
     return totals
 
 
+_NOTHING: Aggregates = {}
+
+
 def _fill(
     data: Mapping[Key, Aggregates],
     period: Period,
     granularity: Granularity,
     n_dims: int,
     grouped: bool,
-) -> dict[Key, Aggregates]:
-    """Every bucket of the period for each dimension combination that appears, with zeros
-    where nothing happened. A report without dimensions always has its buckets."""
-    combos = {key[1:] for key in data} if n_dims else {()}
+) -> list[tuple[Key, Aggregates]]:
+    """Rows in report order (dimension values, then bucket): every bucket of the period for
+    each combination of dimension values that appears, empty (zero) where nothing happened.
+    A report without dimensions always has all its buckets."""
     if not grouped:
-        return {(None,): dict(next(iter(data.values()), {}))}
+        return [((None,), next(iter(data.values()), _NOTHING))]
+    combos = sorted({key[1:] for key in data}, key=_order) if n_dims else [()]
     buckets: list[Bucket] = period.buckets(granularity)
-    seen: set[Bucket] = {key[0] for key in data}  # type: ignore[misc]
-    buckets += sorted((b for b in seen if b not in set(buckets)), key=_sortable)
-    return {
-        (bucket, *combo): dict(data.get((bucket, *combo), {}))
-        for combo, bucket in product(combos, buckets)
-    }
+    listed = set(buckets)
+    extra = {key[0] for key in data if key[0] not in listed}
+    if extra:  # cannot happen when SQL and periods agree; never drop data if they do not
+        buckets = sorted([*buckets, *extra], key=_sortable)  # type: ignore[list-item]
+    out = []
+    for combo in combos:
+        for bucket in buckets:
+            key = (bucket, *combo)
+            out.append((key, data.get(key, _NOTHING)))
+    return out
 
 
 def _row(
@@ -149,15 +158,7 @@ def _row(
     agg: Aggregates,
     changes: Mapping[Metric, Change] | None = None,
 ) -> Row:
-    values: dict[Metric, Value] = {}
-    intervals: dict[Metric, Interval] = {}
-    for m in query.metrics:
-        d = REGISTRY[m]
-        values[m] = d.value(agg)
-        iv = d.interval(agg)
-        if iv is not None:
-            intervals[m] = iv
-    return Row(tuple(dims), bucket, values, intervals, changes)  # type: ignore[arg-type]
+    return Row(dims, bucket, agg, query.metrics, changes)  # type: ignore[arg-type]
 
 
 def _changes(query: Query, current: Aggregates, prior: Aggregates) -> dict[Metric, Change]:
@@ -179,6 +180,8 @@ def _as_int(value: object) -> int:
 
 def _bucket_in(value: object) -> Bucket:
     """A bucket as the database returned it: a date, or a naive UTC hour start."""
+    if type(value) is date:
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date):
@@ -186,32 +189,35 @@ def _bucket_in(value: object) -> Bucket:
     raise TypeError(f"unexpected bucket value {value!r}")
 
 
-def _bucket_out(bucket: object, granularity: Granularity, period: Period) -> Bucket:
-    if granularity is Granularity.HOUR and isinstance(bucket, datetime):
-        return bucket.replace(tzinfo=UTC).astimezone(period.zone)
-    return bucket  # type: ignore[return-value]
+def _local_hour(bucket: datetime, period: Period) -> datetime:
+    return bucket.replace(tzinfo=UTC).astimezone(period.zone)
 
 
-def _dims_in(dimensions: Iterable[Dimension], values: Iterable[object]) -> list[DimValue]:
-    out: list[DimValue] = []
-    for dim, value in zip(dimensions, values, strict=True):
-        if dim is Dimension.DROP_REASON and value == "":
-            out.append(None)  # a valid event has no drop reason
-        elif dim is Dimension.GENRE_MATCH:
-            out.append(bool(value))
-        else:
-            out.append(value)  # type: ignore[arg-type]
-    return out
+def _dim_converter(
+    dimensions: tuple[Dimension, ...],
+) -> Callable[[Sequence[object]], Sequence[object]]:
+    """Database values to report values: no drop reason is None, genre_match a bool."""
+    special = {i: d for i, d in enumerate(dimensions)
+               if d in (Dimension.DROP_REASON, Dimension.GENRE_MATCH)}
+    if not special:
+        return lambda values: values
+
+    def convert(values: Sequence[object]) -> list[object]:
+        out = list(values)
+        for i, dim in special.items():
+            if dim is Dimension.DROP_REASON:
+                out[i] = out[i] or None  # a valid event has no drop reason
+            else:
+                out[i] = bool(out[i])
+        return out
+
+    return convert
 
 
 def _sortable(value: object) -> tuple[bool, str]:
     return (value is None, "" if value is None else repr(type(value)) + str(value))
 
 
-def _order(key: Key) -> tuple[object, ...]:
-    # Dimensions first, then the bucket, None last; values compare within their own type.
-    parts = [*key[1:], key[0]]
-    return tuple(
-        (v is None, (v if isinstance(v, (int, str)) else str(v)) if v is not None else 0)
-        for v in parts
-    )
+def _order(combo: tuple[object, ...]) -> tuple[tuple[bool, object], ...]:
+    # None (no drop reason) last; values compare within their own dimension's type.
+    return tuple((v is None, 0 if v is None else v) for v in combo)

@@ -9,13 +9,14 @@ from datetime import date
 from fractions import Fraction
 
 from backbeat.analytics.dimensions import Dimension
-from backbeat.analytics.metrics import Metric
+from backbeat.analytics.metrics import Base, Metric
 from backbeat.analytics.periods import Granularity
 from backbeat.analytics.query import Query
 from backbeat.analytics.result import Change, Previous, Result, Row, render
 from backbeat.analytics.stats import wilson_interval
 
 M = Metric
+B = Base
 
 
 def test_render_units() -> None:
@@ -40,18 +41,27 @@ def make_result() -> Result:
     q = Query(start=date(2026, 3, 2), end=date(2026, 3, 3), granularity=Granularity.DAY,
               dimensions=(Dimension.CAMPAIGN, Dimension.DROP_REASON),
               metrics=(M.IMPRESSIONS, M.CTR, M.SPEND), compare_previous=True)
-    iv = wilson_interval(3, 200)
+    now = {B.IMPRESSIONS: 200, B.CLICKS: 3, B.SPEND: 500_000}
+    before = {B.IMPRESSIONS: 100, B.CLICKS: 0, B.SPEND: 400_000}
     rows = (
-        Row((1, None), date(2026, 3, 2), {M.IMPRESSIONS: 200, M.CTR: Fraction(3, 200),
-                                          M.SPEND: 500_000}, {M.CTR: iv}),
-        Row((1, "bot"), date(2026, 3, 3), {M.IMPRESSIONS: 0, M.CTR: None, M.SPEND: 0}, {}),
+        Row((1, None), date(2026, 3, 2), now, q.metrics),
+        Row((1, "bot"), date(2026, 3, 3), {}, q.metrics),
     )
-    totals = Row((), None, {M.IMPRESSIONS: 200, M.CTR: Fraction(3, 200), M.SPEND: 500_000},
-                 {M.CTR: iv}, {M.IMPRESSIONS: Change.between(200, 100),
-                               M.CTR: Change.between(Fraction(3, 200), None),
-                               M.SPEND: Change.between(500_000, 400_000)})
-    prev = Row((), None, {M.IMPRESSIONS: 100, M.CTR: None, M.SPEND: 400_000}, {})
+    totals = Row((), None, now, q.metrics, {
+        M.IMPRESSIONS: Change.between(200, 100),
+        M.CTR: Change.between(Fraction(3, 200), None),
+        M.SPEND: Change.between(500_000, 400_000)})
+    prev = Row((), None, before, q.metrics)
     return Result(q, rows, totals, Previous(date(2026, 2, 28), date(2026, 3, 1), prev))
+
+
+def test_row_derives_values_and_intervals_from_aggregates() -> None:
+    row = make_result().rows[0]
+    assert row.values == {M.IMPRESSIONS: 200, M.CTR: Fraction(3, 200), M.SPEND: 500_000}
+    assert row.intervals == {M.CTR: wilson_interval(3, 200)}
+    empty = make_result().rows[1]
+    assert empty.values == {M.IMPRESSIONS: 0, M.CTR: None, M.SPEND: 0}
+    assert empty.intervals == {}
 
 
 def test_json_shape() -> None:
@@ -74,6 +84,7 @@ def test_json_shape() -> None:
                                                 "relative": None}
     assert data["previous"]["start"] == "2026-02-28"
     assert data["previous"]["metrics"]["spend"] == "0.400000"
+    assert data["previous"]["metrics"]["ctr"] == "0.0000"
 
 
 def test_csv_rows() -> None:
