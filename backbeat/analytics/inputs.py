@@ -18,6 +18,7 @@ Conventions:
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -232,6 +233,10 @@ class CampaignFacts:
             p.add("start", "start and end must carry a UTC offset")
         elif self.end <= self.start:
             p.add("end", "must come after start")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            p.add("timezone", f"unknown IANA time zone {self.timezone!r}")
         _check_counts(p, "", self.impressions, self.clicks)
         p.check(_is_count(self.viewable), "viewable", "must be a whole number, 0 or more")
         p.check(_is_count(self.measured), "measured", "must be a whole number, 0 or more")

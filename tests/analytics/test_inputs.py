@@ -56,7 +56,7 @@ def test_counts_add_and_refuse_more_clicks_than_impressions() -> None:
         Counts(-1, 0)
     assert fields(exc) == {"impressions"}
     with pytest.raises(ValidationFailed):
-        Counts(True, 0)  # type: ignore[arg-type]
+        Counts(True, 0)
 
 
 def test_placement_checks_viewability_and_invalid_counts() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from backbeat.analytics.diagnosis.finding import (
     Evidence,
@@ -96,16 +97,24 @@ def pacing(facts: CampaignFacts, now: datetime, th: Thresholds) -> Finding | Non
         )
     if pace > 1 + tol and facts.pacing is Pacing.EVEN:
         flight = (facts.end - facts.start) // _TICK
-        runs_out = facts.start + _TICK * int(flight * elapsed / spent)
-        when = runs_out.astimezone(facts.start.tzinfo).strftime("%Y-%m-%d %H:%M %Z")
-        evidence.append(Evidence.note("Budget runs out around", when))
+        runs_out = facts.start + _TICK * int(flight * min(Fraction(1), elapsed / spent))
+        when = runs_out.astimezone(ZoneInfo(facts.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+        gone = spent >= 1
+        evidence.append(Evidence.note("Budget ran out" if gone else "Budget runs out around", when))
+        story = (
+            f"The whole budget was spent by about {when}, with {share(float(1 - elapsed))} "
+            "of the flight still to go, so the ad has stopped showing."
+            if gone
+            else f"Only {share(float(elapsed))} of the flight has passed but "
+            f"{share(float(spent))} of the budget is already spent. At this pace the money "
+            f"runs out around {when}, before the flight ends on {facts.end:%Y-%m-%d}, and the "
+            "ad then stops showing."
+        )
         return Finding(
             FindingKind.OVER_DELIVERY,
             Severity.CRITICAL if pace > CRITICAL_HIGH else Severity.WARNING,
-            "Your budget is being spent too fast",
-            f"Only {share(float(elapsed))} of the flight has passed but {share(float(spent))} of "
-            f"the budget is already spent. At this pace the money runs out around {when}, "
-            f"before the flight ends on {facts.end:%Y-%m-%d}, and the ad then stops showing.",
+            "Your budget ran out early" if gone else "Your budget is being spent too fast",
+            story,
             tuple(evidence),
             "Set a daily budget, or lower the bid a little, so the ad keeps running to the end "
             "of the flight. If finishing early is fine (a release-day push), switch pacing to "

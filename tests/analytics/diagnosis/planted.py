@@ -40,9 +40,7 @@ class Site:
 
 def even_sites(matched: int, mismatched: int, mismatched_share: float = 0.5) -> list[Site]:
     sites = [Site(f"matched-{i}", True, (1 - mismatched_share) / matched) for i in range(matched)]
-    sites += [
-        Site(f"other-{i}", False, mismatched_share / mismatched) for i in range(mismatched)
-    ]
+    sites += [Site(f"other-{i}", False, mismatched_share / mismatched) for i in range(mismatched)]
     return sites
 
 

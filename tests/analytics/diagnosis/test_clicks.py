@@ -7,8 +7,14 @@ import re
 import pytest
 
 from backbeat.analytics.benchmarks import Metric, benchmark_for, verdict
-from backbeat.analytics.diagnosis import FindingKind, Severity, Thresholds, diagnose
-from backbeat.analytics.inputs import Counts, CreativeFacts, GenreSplit, PlacementFacts
+from backbeat.analytics.diagnosis import Finding, FindingKind, Severity, Thresholds, diagnose
+from backbeat.analytics.inputs import (
+    CampaignFacts,
+    Counts,
+    CreativeFacts,
+    GenreSplit,
+    PlacementFacts,
+)
 from backbeat.analytics.stats import sample_size_per_arm
 from backbeat.domain.campaign import Objective
 from backbeat.domain.taxonomy import AdFormat
@@ -18,8 +24,8 @@ from tests.analytics.diagnosis.planted import NOW, base_facts
 CI_TEXT = re.compile(r"^\d+\.\d+% \(95% CI \d+\.\d+–\d+\.\d+%\)$")
 
 
-def by_kind(facts: object, **kw: object) -> dict[FindingKind, object]:
-    return {f.kind: f for f in diagnose(facts, NOW, **kw)}  # type: ignore[arg-type]
+def by_kind(facts: CampaignFacts) -> dict[FindingKind, Finding]:
+    return {f.kind: f for f in diagnose(facts, NOW)}
 
 
 def test_low_ctr_with_one_creative_and_no_sites_says_what_is_missing() -> None:
@@ -45,8 +51,8 @@ def test_low_ctr_with_alike_creatives_says_how_many_more_impressions() -> None:
     facts = base_facts(impressions=100_000, clicks=200, creatives=creatives)
     f = by_kind(facts)[FindingKind.LOW_CTR_CAUSE_UNKNOWN]
     need = sample_size_per_arm(0.002, -0.3, alpha=0.01, power=0.8)
-    assert f"about {need:,} impressions each" in f.explanation  # type: ignore[attr-defined]
-    assert f"about {need - 40_000:,} more" in f.explanation  # type: ignore[attr-defined]
+    assert f"about {need:,} impressions each" in f.explanation
+    assert f"about {need - 40_000:,} more" in f.explanation
 
 
 def test_low_ctr_with_one_kind_of_site_cannot_test_targeting() -> None:
@@ -56,7 +62,7 @@ def test_low_ctr_with_one_kind_of_site_cannot_test_targeting() -> None:
         genre_split=GenreSplit(Counts(100_000, 200), Counts(0, 0)),
     )
     f = by_kind(facts)[FindingKind.LOW_CTR_CAUSE_UNKNOWN]
-    assert "All impressions ran on one kind of site" in f.explanation  # type: ignore[attr-defined]
+    assert "All impressions ran on one kind of site" in f.explanation
 
 
 def test_good_ctr_raises_no_ctr_finding() -> None:
@@ -110,7 +116,7 @@ def test_awareness_weak_creative_is_info() -> None:
         objective=Objective.AWARENESS, impressions=100_000, clicks=500, creatives=creatives
     )
     found = by_kind(facts)
-    assert found[FindingKind.WEAK_CREATIVE].severity is Severity.INFO  # type: ignore[attr-defined]
+    assert found[FindingKind.WEAK_CREATIVE].severity is Severity.INFO
     assert FindingKind.LOW_CTR_CAUSE_UNKNOWN not in found
 
 
@@ -128,8 +134,9 @@ def test_too_few_impressions_reads_nothing() -> None:
 
 
 def test_no_impressions_at_all() -> None:
-    [f] = diagnose(base_facts(impressions=0, clicks=0, spend_micros=0,
-                              start=NOW, end=NOW.replace(day=30)), NOW)  # fmt: skip
+    [f] = diagnose(
+        base_facts(impressions=0, clicks=0, spend_micros=0, start=NOW, end=NOW.replace(day=30)), NOW
+    )
     assert f.kind is FindingKind.INSUFFICIENT_DATA
     assert f.evidence[-1].value == 1_000
 
@@ -158,12 +165,10 @@ def test_awareness_straddling_ctr_is_not_reported_unless_read() -> None:
 
 def test_no_benchmark_still_compares_creatives() -> None:
     creatives = (CreativeFacts(1, "A", 50_000, 400), CreativeFacts(2, "B", 50_000, 100))
-    facts = base_facts(
-        format=AdFormat.NATIVE, impressions=100_000, clicks=500, creatives=creatives
-    )
+    facts = base_facts(format=AdFormat.NATIVE, impressions=100_000, clicks=500, creatives=creatives)
     found = by_kind(facts)
     assert set(found) == {FindingKind.WEAK_CREATIVE}
-    assert found[FindingKind.WEAK_CREATIVE].subjects == ("B",)  # type: ignore[attr-defined]
+    assert found[FindingKind.WEAK_CREATIVE].subjects == ("B",)
 
 
 def test_benchmark_override_changes_the_verdict() -> None:
@@ -176,8 +181,7 @@ def test_benchmark_override_changes_the_verdict() -> None:
 def test_a_good_cell_rules_out_all_creatives_weak() -> None:
     # Creative A is low overall, but fine on genre-matched sites: not "every creative low
     # everywhere". The genre split is what the data shows instead.
-    a = CreativeFacts(1, "A", 100_000, 450,
-                      GenreSplit(Counts(50_000, 400), Counts(50_000, 50)))  # fmt: skip
+    a = CreativeFacts(1, "A", 100_000, 450, GenreSplit(Counts(50_000, 400), Counts(50_000, 50)))
     facts = base_facts(
         impressions=100_000,
         clicks=450,
@@ -191,8 +195,12 @@ def test_a_good_cell_rules_out_all_creatives_weak() -> None:
 
 def test_one_creative_low_on_every_audience_is_blamed() -> None:
     split = GenreSplit(Counts(60_000, 120), Counts(40_000, 80))
-    facts = base_facts(impressions=100_000, clicks=200,
-                       creatives=(CreativeFacts(1, "Only", 100_000, 200),), genre_split=split)
+    facts = base_facts(
+        impressions=100_000,
+        clicks=200,
+        creatives=(CreativeFacts(1, "Only", 100_000, 200),),
+        genre_split=split,
+    )
     [f] = diagnose(facts, NOW)
     assert f.kind is FindingKind.ALL_CREATIVES_WEAK
     assert f.title == "Your creative gets few clicks, everywhere it runs"
@@ -203,9 +211,9 @@ def test_all_creatives_weak_names_them_with_audiences() -> None:
     creatives = (CreativeFacts(1, "A", 50_000, 100), CreativeFacts(2, "B", 50_000, 110))
     facts = base_facts(impressions=100_000, clicks=210, creatives=creatives, genre_split=split)
     f = by_kind(facts)[FindingKind.ALL_CREATIVES_WEAK]
-    assert f.subjects == ("A", "B")  # type: ignore[attr-defined]
-    assert "on sites that match your genre and on the others alike" in f.explanation  # type: ignore[attr-defined]
-    labels = [e.label for e in f.evidence]  # type: ignore[attr-defined]
+    assert f.subjects == ("A", "B")
+    assert "on sites that match your genre and on the others alike" in f.explanation
+    labels = [e.label for e in f.evidence]
     assert "CTR on sites matching your genre" in labels and "CTR on other sites" in labels
 
 
@@ -219,9 +227,7 @@ def test_small_off_genre_share_is_not_a_targeting_problem() -> None:
     # 10% off-genre is under the 20% share that makes it worth acting on.
     assert FindingKind.GENRE_MISMATCH not in found
     loose = Thresholds(min_mismatch_share=0.05)
-    assert FindingKind.GENRE_MISMATCH in {
-        f.kind for f in diagnose(facts, NOW, thresholds=loose)
-    }
+    assert FindingKind.GENRE_MISMATCH in {f.kind for f in diagnose(facts, NOW, thresholds=loose)}
 
 
 def test_bad_arguments_are_refused() -> None:

@@ -69,15 +69,26 @@ def test_lagging_is_one_holm_family_across_groups() -> None:
 
 
 def test_lagging_without_clicks_tests_nothing() -> None:
-    assert lagging([group(("a", 5_000, 0), ("b", 5_000, 0))], alpha=0.01,
-                   min_impressions=1_000, min_gap=0.2) == []  # fmt: skip
+    assert (
+        lagging(
+            [group(("a", 5_000, 0), ("b", 5_000, 0))],
+            alpha=0.01,
+            min_impressions=1_000,
+            min_gap=0.2,
+        )
+        == []
+    )
 
 
 def test_trend_test_equals_the_correlation_form() -> None:
     # Cochran–Armitage z equals sqrt(N) x the Pearson correlation between score and click,
     # computed here over the individual impressions.
-    data = [(1.0, Counts(400, 12)), (2.0, Counts(300, 7)), (3.0, Counts(200, 3)),
-            (4.0, Counts(250, 2))]  # fmt: skip
+    data = [
+        (1.0, Counts(400, 12)),
+        (2.0, Counts(300, 7)),
+        (3.0, Counts(200, 3)),
+        (4.0, Counts(250, 2)),
+    ]
     scores = np.concatenate([np.full(c.impressions, t) for t, c in data])
     clicks = np.concatenate(
         [np.r_[np.ones(c.clicks), np.zeros(c.impressions - c.clicks)] for _, c in data]
