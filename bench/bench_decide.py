@@ -33,6 +33,7 @@ from backbeat.domain.inventory import Placement, Site
 from backbeat.domain.taxonomy import DISPLAY_SIZES, GENRES, AdFormat, DeviceType, Size
 from backbeat.serving.context import RequestContext
 from backbeat.serving.decide import Decider
+from backbeat.serving.entries import Candidate
 from backbeat.serving.index import CandidateIndex
 from backbeat.serving.localtime import LocalTimes, local_day
 from backbeat.serving.ranking import REACH_BOOST, campaign_ctr, expected_revenue
@@ -42,16 +43,12 @@ from backbeat.serving.targeting import (
     audience,
     budget_daily,
     budget_total,
-    country,
     daypart,
-    device,
     fitting_creatives,
-    flight,
     floor,
     frequency_cap,
-    genre,
     pacing,
-    site,
+    placement_ok,
 )
 from backbeat.store.catalog.protocol import ServingSnapshot
 from backbeat.store.counters.memory import MemoryCounters
@@ -207,7 +204,9 @@ def make_requests(
 
 
 class NaiveScan:
-    """The baseline: per request, every campaign and its creatives, every filter in order."""
+    """The baseline: per request, scan every live campaign, keep those that pass every filter,
+    rank the survivors by the same score. A sensible scan: the cheap static checks run first
+    and counters are read only for campaigns that pass them."""
 
     def __init__(
         self,
@@ -226,35 +225,37 @@ class NaiveScan:
     def decide(self, req: AdRequest) -> int | None:
         pe = self.index.placements[req.placement_id]
         assert req.now is not None
+        epoch = req.now.timestamp()
         ctx = RequestContext(
             req,
-            req.now.timestamp(),
+            epoch,
             pe.placement,
             pe.site,
-            counters=self.counters,
-            stats=self.stats,
-            rng=self.rng,
-            local_times=self.local_times,
-            exclude=(),
-            ctr_by_campaign={},
+            self.counters,
+            self.stats,
+            self.rng,
+            self.local_times,
+            (),
+            {},
         )
-        from backbeat.serving.entries import Candidate
-
-        best, best_score = None, -1.0
+        survivors = []
         for e in self.entries:
+            if not (e.start <= epoch < e.end):
+                continue
+            if not placement_ok(e, pe.site, req.country, req.device):
+                continue
             fitting = fitting_creatives(e, pe.placement)
             if not fitting:
                 continue
             c = Candidate(e, fitting)
+            if daypart(c, ctx) and audience(c, ctx):
+                survivors.append(c)
+        ctx.prefetch(survivors)
+        best, best_score = None, -1.0
+        for c in survivors:
+            e = c.entry
             if not (
-                flight(c, ctx)
-                and genre(c, ctx)
-                and country(c, ctx)
-                and device(c, ctx)
-                and daypart(c, ctx)
-                and site(c, ctx)
-                and audience(c, ctx)
-                and budget_total(c, ctx)
+                budget_total(c, ctx)
                 and budget_daily(c, ctx)
                 and frequency_cap(c, ctx)
                 and pacing(c, ctx)

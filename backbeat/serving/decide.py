@@ -1,14 +1,15 @@
 """The decider: pick the ad for a slot, or explain why there is none.
 
-A decision walks the slate of (placement, country, device) for the current time block
-(see :mod:`backbeat.serving.slate`) best-first by score bound. Within a group of equal bounds
-it draws candidates in a uniformly random order (lazily, a few at a time), so equal bids
-share traffic and the first passing draw is uniform over those that pass. Each drawn
-candidate goes through the per-request filters (flight re-check at block edges, audience,
-page de-dup, budgets, frequency cap, pacing); counters are fetched for a few candidates at a
-time. The walk stops as soon as a candidate reaches its group's bound, since nothing later
-can beat it. Without a winner the decider explains the no-fill by running every filter in
-order (:func:`backbeat.serving.targeting.explain`).
+A decision walks the slate of the placement's shape and the visitor's country for the
+current time block (see :mod:`backbeat.serving.slate`) best-first by score bound. Within a
+group of equal bounds it draws candidates in a uniformly random order (lazily, a few at a
+time), so equal bids share traffic and the first passing draw is uniform over those that
+pass. Each drawn candidate goes through the remaining filters: floor, genre, device and site
+(:func:`~backbeat.serving.targeting.placement_ok`), flight re-check at block edges, audience
+and page de-dup, then budgets, frequency cap and pacing, whose counters are fetched for one
+candidate first and then a few at a time. The walk stops as soon as a candidate reaches its
+group's bound, since nothing later can beat it. Without a winner the decider explains the
+no-fill by running every filter in order (:func:`backbeat.serving.targeting.explain`).
 
 Pure apart from the injected counters, RNG, clock and creative stats.
 """

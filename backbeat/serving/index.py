@@ -5,8 +5,9 @@ and the set of sizes a placement takes): each shape holds the live campaigns wit
 approved creative of that format and one of those sizes, with exactly those creatives, so a
 decision never looks at a campaign that cannot fit the slot. Shapes repeat across thousands
 of placements, so buckets are shared. Time-dependent filters (flight, daypart) and ranking
-are pre-applied per shape and time block by the decider (:mod:`backbeat.serving.slate`);
-site, genre, country, device and the floor are checked in rank order during the walk.
+are pre-applied per shape and time block, and country per (shape, country), by the decider
+(:mod:`backbeat.serving.slate`); site, genre, device and the floor are checked in rank order
+during the walk, on the few candidates a decision looks at.
 
 :class:`IndexHolder` keeps the current index and swaps in a rebuilt one, off the hot path,
 when the catalog's version changes.

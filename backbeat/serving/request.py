@@ -45,6 +45,8 @@ class AdRequest:
         if isinstance(self.placement_id, bool) or not isinstance(self.placement_id, int):
             raise ValidationFailed.one("placement_id", "must be an integer")
         if self.now is not None:
+            if not isinstance(self.now, datetime):
+                raise ValidationFailed.one("now", "must be a timezone-aware datetime")
             offset = self.now.utcoffset()
             if offset is None:
                 raise ValidationFailed.one("now", "must be timezone-aware (UTC)")
@@ -57,14 +59,16 @@ class AdRequest:
                 names = ", ".join(d.value for d in DeviceType)
                 raise ValidationFailed.one("device", f"must be one of {names}") from None
         if self.country is not None:
+            if not isinstance(self.country, str):
+                raise ValidationFailed.one("country", "must be an ISO 3166-1 alpha-2 code")
             code = self.country.strip().upper()
             if len(code) != 2 or not code.isalpha():
                 raise ValidationFailed.one("country", "must be an ISO 3166-1 alpha-2 code")
             object.__setattr__(self, "country", code)
-        if self.visitor is not None and not self.visitor:
+        if self.visitor is not None and (not isinstance(self.visitor, str) or not self.visitor):
             raise ValidationFailed.one("visitor", "must be a non-empty id or None")
-        if len(self.page_host) > 253:
-            raise ValidationFailed.one("page_host", "at most 253 characters")
+        if not isinstance(self.page_host, str) or len(self.page_host) > 253:
+            raise ValidationFailed.one("page_host", "must be a host name of at most 253 characters")
 
     def in_audience(self, audience_id: int) -> bool:
         """True when the (identified) visitor belongs to the audience."""

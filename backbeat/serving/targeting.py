@@ -13,10 +13,11 @@ Order (a no-fill counts each campaign under the first filter it fails, in this o
 8. ``page_duplicate`` the campaign already fills another slot of the same page
 
 The decider does not run them one by one over every campaign: the index applies 1 at build
-time, the slate applies flight and daypart per time block, and the rest run lazily in rank
-order on the few candidates a decision looks at (see :mod:`backbeat.serving.decide`), using
-these predicates (genre, country, device and site fused into :func:`placement_ok`). A
-no-fill is explained by :func:`explain`, which runs every predicate in order.
+time, the slate applies flight and daypart per time block and country per (shape, country),
+and the rest run lazily in rank order on the few candidates a decision looks at (see
+:mod:`backbeat.serving.decide`), using these predicates (genre, country, device and site
+fused into :func:`placement_ok`). A no-fill is explained by :func:`explain`, which runs every
+predicate in order.
 """
 
 from __future__ import annotations

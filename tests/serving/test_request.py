@@ -38,6 +38,10 @@ def make(**kw: object) -> AdRequest:
         ({"placement_id": "7"}, "placement_id"),
         ({"placement_id": True}, "placement_id"),
         ({"page_host": "x" * 254}, "page_host"),
+        ({"page_host": None}, "page_host"),
+        ({"country": 840}, "country"),
+        ({"visitor": 7}, "visitor"),
+        ({"now": "2026-03-10T12:00:00Z"}, "now"),
     ],
 )
 def test_bad_input_names_the_field(kw: dict[str, object], field: str) -> None:
