@@ -60,7 +60,7 @@ def weak_creatives(facts: CampaignFacts, th: Thresholds, severity: Severity) -> 
                         "Impressions on this creative", count(item.impressions), item.impressions
                     ),
                     Evidence.note(
-                        "Test",
+                        "Statistical test",
                         f"two-proportion z = {lag.z:.2f}, {p_text(lag.p_adjusted)} after Holm "
                         f"adjustment across {len(lags)} creatives; shrunk CTR "
                         f"{pct(lag.shrunk)}",

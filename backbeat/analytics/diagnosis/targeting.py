@@ -72,7 +72,7 @@ def genre_mismatch(facts: CampaignFacts, th: Thresholds, severity: Severity) -> 
             ),
             Evidence.rate("CTR on other sites", x.clicks, x.impressions, th.confidence),
             Evidence.note("Share of impressions on other sites", share(portion), portion),
-            Evidence.note("Test", f"two-proportion z = {z:.2f}, {p_text(p)}", p),
+            Evidence.note("Statistical test", f"two-proportion z = {z:.2f}, {p_text(p)}", p),
             Evidence.note(
                 "Clicks missed",
                 f"about {count(max(missed, 0))} more clicks had those impressions done as "
@@ -136,7 +136,7 @@ def weak_sites(
         ),
         Evidence.note("Share of impressions on these sites", share(portion), portion),
         Evidence.note(
-            "Test",
+            "Statistical test",
             f"each site against {compared}: two-proportion z-test, Holm-adjusted across "
             f"{len(lags)} sites; largest adjusted {p_text(max(lag.p_adjusted for lag in weak))}",
         ),
