@@ -175,7 +175,7 @@ class Result:
         writer.writerow(header)
         for r in self.rows:
             line: list[object] = [_bucket(r.bucket)] if bucketed else []
-            line += ["" if v is None else v for v in r.dimensions]
+            line += [_cell(v) for v in r.dimensions]
             line += [_blank(render(m, r.values[m])) for m in q.metrics]
             for m in rated:
                 iv = r.intervals.get(m)
@@ -254,6 +254,12 @@ def _pct(rate: float | Fraction) -> str:
 
 def _bucket(bucket: Bucket) -> str | None:
     return None if bucket is None else bucket.isoformat()
+
+
+def _cell(value: DimValue) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON and Query.parse spell it
+    return "" if value is None else value
 
 
 def _blank(value: Rendered) -> object:

@@ -59,10 +59,11 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
     if query.compare_previous:
         prior = query.previous()
         pdata: dict[Key, Aggregates] = {}
-        if gran is Granularity.NONE and dims:
+        per_row = gran is Granularity.NONE and bool(dims)  # rows match by dimension values
+        if per_row:
             pdata = fetch(Grouping(prior.period, gran, dims, bases), prior)
             row_changes = {key: _changes(query, agg, pdata.get(key, {})) for key, agg in rows}
-        ptotals = _totals(fetch, prior.period, bases, pdata, bool(dims), prior)
+        ptotals = _totals(fetch, prior.period, bases, pdata, per_row, prior)
         previous = Previous(prior.start, prior.end, _row(query, (), None, ptotals))
         total_changes = _changes(query, totals, ptotals)
 

@@ -139,6 +139,22 @@ def test_days_and_hours_zero_filled_across_dst_in_new_york(store: DuckDBEventSto
     assert hours.totals[M.IMPRESSIONS] == 4
 
 
+def test_each_dimension_combination_gets_every_bucket(store: DuckDBEventStore) -> None:
+    store.append_batch(many(2, UTC_DAY, campaign_id=1)
+                       + many(3, UTC_DAY + timedelta(days=2), campaign_id=2))
+    q = Query(start=date(2026, 3, 1), end=date(2026, 3, 4), granularity=Granularity.DAY,
+              dimensions=(Dimension.CAMPAIGN,), metrics=(M.IMPRESSIONS, M.CTR),
+              timezone="Europe/Berlin")
+    result = run(q, store)
+    got = [(r.dimensions[0], r.bucket.day, r[M.IMPRESSIONS]) for r in result.rows]  # type: ignore[union-attr]
+    assert got == [(1, 1, 0), (1, 2, 2), (1, 3, 0), (1, 4, 0),
+                   (2, 1, 0), (2, 2, 0), (2, 3, 0), (2, 4, 3)]
+    assert result.row(date(2026, 3, 1), campaign=1)[M.CTR] is None
+    lines = result.to_csv().splitlines()
+    assert lines[0] == "bucket,campaign,impressions,ctr,ctr_low,ctr_high"
+    assert lines[2].startswith("2026-03-02,1,2,0.0000,0.0000,")
+
+
 def test_fall_back_keeps_both_one_oclock_hours_apart(store: DuckDBEventStore) -> None:
     # 2026-11-01: 01:00-02:00 happens twice in New York (EDT, then EST).
     store.append_batch([ev(datetime(2026, 11, 1, 5, 10, tzinfo=UTC)),
@@ -174,6 +190,9 @@ def test_genre_match_dimension(store: DuckDBEventStore) -> None:
     result = run(one_day(M.IMPRESSIONS, M.CTR, dimensions=(Dimension.GENRE_MATCH,)), store)
     assert [(r.dimensions, r[M.IMPRESSIONS], r[M.CTR]) for r in result.rows] == [
         ((False,), 3, Fraction(0)), ((True,), 7, Fraction(2, 7))]
+    assert [line.split(",")[0] for line in result.to_csv().splitlines()[1:]] == ["false", "true"]
+    json_dims = [r["dimensions"] for r in result.to_dict()["rows"]]  # type: ignore[attr-defined]
+    assert json_dims == [{"genre_match": False}, {"genre_match": True}]
 
 
 ADDITIVE = (M.IMPRESSIONS, M.VIEWABLE_IMPRESSIONS, M.VIEWABILITY_RATE, M.CLICKS, M.CTR,
@@ -261,6 +280,22 @@ def test_compare_previous_period(store: DuckDBEventStore) -> None:
     assert [r.dimensions for r in result.rows] == [(1,)]  # campaign 2 ran only before
     rendered = result.to_dict()["totals"]["changes"]["impressions"]  # type: ignore[index]
     assert rendered == {"previous": 150, "absolute": 1, "relative": "0.6667"}
+
+
+def test_compare_previous_with_buckets_compares_totals(store: DuckDBEventStore) -> None:
+    store.append_batch(many(40, datetime(2026, 3, 3, tzinfo=UTC), campaign_id=3, visitor="hP")
+                       + many(10, datetime(2026, 3, 10, tzinfo=UTC), campaign_id=3))
+    q = Query(start=date(2026, 3, 9), end=date(2026, 3, 15), compare_previous=True,
+              granularity=Granularity.DAY, dimensions=(Dimension.CAMPAIGN,),
+              metrics=(M.IMPRESSIONS, M.REACH))
+    result = run(q, store)
+    assert result.previous is not None
+    assert result.previous.totals[M.IMPRESSIONS] == 40
+    assert result.previous.totals[M.REACH] == 1
+    assert result.totals.changes is not None
+    assert result.totals.changes[M.REACH].absolute == 9
+    assert all(r.changes is None for r in result.rows)
+    assert len(result.rows) == 7
 
 
 @pytest.mark.parametrize(("dimension", "value"), [
