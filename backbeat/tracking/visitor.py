@@ -1,7 +1,9 @@
 """Visitor identity without profiling people: a daily-salted hash by default.
 
-**Cookieless (default).** The visitor id is ``BLAKE2b(key=daily_salt, site | IP | UA)``,
-as Plausible does it. The salt is derived from the server secret and the UTC date
+**Cookieless (default).** The visitor id is ``BLAKE2b(key=daily_salt, IP | UA)``, as
+Plausible does it, but network-wide rather than per site: a frequency cap, a reach figure
+and a view-through conversion on the advertiser's own site all need the same person to get
+the same id on every site of the network that day. The salt is derived from the server secret and the UTC date
 (``HMAC-SHA256(secret, "backbeat/visitor-salt/v1/" + date)``) rather than drawn at random
 and kept in memory for 24 h, because every serving process and host must compute the
 same id for the same person on the same day (frequency caps and unique clicks depend on
@@ -13,8 +15,7 @@ days at once.
 Trade-offs to know:
 - The reach window is the salt's lifetime: the same person on five days counts as five
   visitors, so reach is daily at most (never sum daily reach either way).
-- The site is part of the hash, so one person on two sites is two visitors: frequency
-  caps and retargeting work per site in this mode, by design (no cross-site tracking).
+- The id spans the network's sites for one day only; nothing links one day to the next.
 - The raw IP only enters the hash; it is never returned, stored or put on an event.
 
 **Cookie mode** (``BACKBEAT_VISITOR_MODE=cookie``): a random first-party id kept in a
@@ -96,10 +97,10 @@ def _hash(salt: bytes, person: bytes, *parts: str) -> str:
     return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")
 
 
-def cookieless_id(secret: bytes, now: float, site_id: int, ip: str, user_agent: str) -> str:
-    """The visitor id for (site, IP, UA) on the UTC day of `now`: "h" + 22 characters."""
+def cookieless_id(secret: bytes, now: float, ip: str, user_agent: str) -> str:
+    """The visitor id for (IP, UA) on the UTC day of `now`: "h" + 22 characters."""
     salt = daily_salt(secret, utc_day(now))
-    return "h" + _hash(salt, b"bb-visitor", str(site_id), _normal_ip(ip), user_agent)
+    return "h" + _hash(salt, b"bb-visitor", _normal_ip(ip), user_agent)
 
 
 def abuse_key(secret: bytes, now: float, ip: str, user_agent: str) -> str:
@@ -122,7 +123,6 @@ def identify(
     secret: bytes,
     mode: VisitorMode,
     now: float,
-    site_id: int,
     ip: str,
     user_agent: str,
     dnt: str | None = None,
@@ -139,4 +139,4 @@ def identify(
             return Visitor(cookie, key)
         fresh = new_cookie_id(token)
         return Visitor(fresh, key, new_cookie=fresh)
-    return Visitor(cookieless_id(secret, now, site_id, ip, user_agent), key)
+    return Visitor(cookieless_id(secret, now, ip, user_agent), key)

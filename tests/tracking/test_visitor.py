@@ -28,7 +28,7 @@ DAY = 86_400
 
 def ident(**kw: object) -> Visitor:
     args: dict[str, object] = {
-        "secret": SECRET, "mode": VisitorMode.COOKIELESS, "now": NOW, "site_id": 1,
+        "secret": SECRET, "mode": VisitorMode.COOKIELESS, "now": NOW,
         "ip": IP, "user_agent": CHROME,
     }
     args.update(kw)
@@ -44,10 +44,9 @@ def test_same_person_same_day_same_site_is_one_visitor() -> None:
     assert a.new_cookie is None
 
 
-def test_the_id_changes_with_day_site_ip_and_user_agent() -> None:
+def test_the_id_changes_with_day_ip_and_user_agent() -> None:
     base = ident().id
     assert ident(now=NOW + DAY).id != base  # a new UTC day, a new salt
-    assert ident(site_id=2).id != base  # no cross-site identity
     assert ident(ip="203.0.113.78").id != base
     assert ident(user_agent=IPHONE).id != base
     assert ident(secret=b"other-secret-0123456789-abcdefghij").id != base
@@ -83,8 +82,8 @@ def test_raw_ip_never_appears_in_the_visitor() -> None:
 
 
 def test_length_prefixing_avoids_ambiguous_joins() -> None:
-    assert cookieless_id(SECRET, NOW, 1, "1.2.3.4", "5") != cookieless_id(
-        SECRET, NOW, 1, "1.2.3.45", ""
+    assert cookieless_id(SECRET, NOW, "1.2.3.4", "5") != cookieless_id(
+        SECRET, NOW, "1.2.3.45", ""
     )
 
 
@@ -99,9 +98,8 @@ def test_dnt_and_gpc_make_the_visitor_anonymous_but_keep_an_abuse_key() -> None:
     assert not wants_privacy(None, None) and not wants_privacy("yes", "")
 
 
-def test_abuse_key_ignores_the_site_and_differs_from_the_id() -> None:
-    a, b = ident(site_id=1), ident(site_id=2)
-    assert a.key == b.key
+def test_abuse_key_differs_from_the_id() -> None:
+    a = ident()
     assert a.key != a.id
     assert a.key.startswith("k")
 
