@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,14 +16,39 @@ from starlette.staticfiles import StaticFiles
 
 from backbeat import __version__
 from backbeat.config import Settings, ensure_secret
-from backbeat.store.catalog import open_catalog
 from backbeat.store.catalog.protocol import Catalog
+from backbeat.web import conversion_routes, serving_routes, tracking_routes
 from backbeat.web.api import build_api
+from backbeat.web.runtime import Runtime, open_runtime
 
 
 async def _health(request: Request) -> Response:
-    catalog: Catalog = request.app.state.catalog
-    return JSONResponse({"status": "ok", "version": __version__, "catalog": catalog.version()})
+    rt: Runtime = request.app.state.runtime
+    stats = rt.writer.stats()
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "catalog_version": rt.catalog.version(),
+            "index_version": rt.holder.current().version,
+            "events_queued": stats.queued,
+            "events_written": stats.written,
+        }
+    )
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/healthz", _health),
+        Route("/tag.js", serving_routes.tag_js),
+        Route("/serve", serving_routes.serve),
+        Route("/frame/{placement_id}", serving_routes.frame),
+        Route("/decide", serving_routes.decide_s2s, methods=["POST"]),
+        Route("/i/{token}", tracking_routes.impression, methods=["GET", "POST", "HEAD"]),
+        Route("/v/{token}", tracking_routes.viewable, methods=["GET", "POST", "HEAD"]),
+        Route("/c/{token}", tracking_routes.click, methods=["GET", "HEAD"]),
+        Route("/conv", conversion_routes.conversion, methods=["GET", "POST"]),
+    ]
 
 
 def create_app(
@@ -30,37 +56,44 @@ def create_app(
     *,
     catalog: Catalog | None = None,
     clock: Callable[[], datetime] | None = None,
+    rng: random.Random | None = None,
+    require_domain_match: bool = True,
 ) -> Starlette:
-    """Build the whole HTTP app. Collaborators can be passed in (tests); otherwise opened here."""
+    """Build the whole HTTP app. Collaborators can be passed in (tests); otherwise opened here.
+
+    The runtime (event store, writer, counters, index) is opened here and started in the
+    lifespan, which replays any spool a crash left behind before the first request."""
     settings = ensure_secret(settings)
-    owned = catalog is None
-    the_catalog = catalog if catalog is not None else open_catalog(settings.resolved_catalog_url)
-    now = clock or (lambda: datetime.now(UTC))
+    rt = open_runtime(
+        settings, catalog=catalog, clock=clock, rng=rng, require_domain_match=require_domain_match
+    )
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
 
     api = build_api()
-    for state in (api.state,):
-        state.catalog = the_catalog
-        state.settings = settings
-        state.clock = now
+    api.state.catalog = rt.catalog
+    api.state.settings = settings
+    api.state.clock = rt.clock
+    api.state.runtime = rt
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        rt.start()
+        rt.ingest.start()
         try:
             yield
         finally:
-            if owned:
-                the_catalog.close()
+            await rt.ingest.close()
+            rt.close()
 
     app = Starlette(
         routes=[
-            Route("/healthz", _health),
+            *routes(),
             Mount("/api", app=api),
             Mount("/uploads", app=StaticFiles(directory=settings.uploads_dir, check_dir=False)),
         ],
         lifespan=lifespan,
     )
-    app.state.catalog = the_catalog
+    app.state.runtime = rt
+    app.state.catalog = rt.catalog
     app.state.settings = settings
-    app.state.clock = now
     return app

@@ -1,0 +1,172 @@
+"""Everything the serving and tracking routes share, built once per process from Settings.
+
+The runtime owns: the catalog, the counters, the event store and its writer (with the
+async ingest bridge), the candidate index and decider, creative CTR stats, the attribution
+touch log and the tracking-link rejection tally. :meth:`Runtime.start` replays a spool left
+by a crash and warms state from the event store; :meth:`Runtime.close` flushes and closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from backbeat.config import CountersBackend, Settings, ensure_secret
+from backbeat.serving.decide import Decider
+from backbeat.serving.index import IndexHolder
+from backbeat.serving.localtime import local_day
+from backbeat.serving.stats import CreativeStats
+from backbeat.store.catalog import open_catalog
+from backbeat.store.catalog.protocol import Catalog
+from backbeat.store.counters import open_counters
+from backbeat.store.counters.protocol import Counters
+from backbeat.store.events import open_event_store, open_event_writer
+from backbeat.store.events.protocol import EventStore
+from backbeat.store.events.writer import EventWriter
+from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
+from backbeat.tracking.ids import new_id
+from backbeat.tracking.rejections import Rejections
+from backbeat.web.ingest import AsyncIngest
+
+log = logging.getLogger(__name__)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int | float | str):
+        return int(value)
+    raise TypeError(f"expected a number from the event store, got {value!r}")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    catalog: Catalog
+    counters: Counters
+    store: EventStore
+    writer: EventWriter
+    holder: IndexHolder
+    decider: Decider
+    stats: CreativeStats
+    touches: TouchLog
+    ingest: AsyncIngest
+    clock: Callable[[], datetime]
+    rejections: Rejections = field(default_factory=Rejections)
+    new_id: Callable[[], str] = new_id
+    owns_catalog: bool = True
+    require_domain_match: bool = True
+
+    @property
+    def secret(self) -> bytes:
+        return self.settings.secret()
+
+    def start(self) -> None:
+        """Replay the spool into the store, then warm CTR stats and (in-process) spend."""
+        replayed = self.writer.start()
+        if replayed:
+            log.info("replayed %d spooled events after an unclean stop", replayed)
+        self._warm_stats()
+        if self.settings.counters_backend is CountersBackend.MEMORY:
+            self._warm_spend()
+
+    def _warm_stats(self) -> None:
+        rows = self.store.query(
+            "SELECT creative_id,"
+            " sum(CASE WHEN type = 'impression' THEN event_count ELSE 0 END),"
+            " sum(CASE WHEN type = 'click' THEN event_count ELSE 0 END)"
+            " FROM events_hourly WHERE valid GROUP BY creative_id"
+        )
+        self.stats.load((_int(r[0]), _int(r[1]), _int(r[2])) for r in rows)
+
+    def _warm_spend(self) -> None:
+        """In-process counters start empty: rebuild each campaign's spend from the events,
+        so a restart neither forgets a budget nor double-counts it."""
+        now = self.clock()
+        since = (now - timedelta(days=2)).replace(tzinfo=None)
+        totals = self.store.query(
+            "SELECT campaign_id, sum(price_micros) FROM events_hourly"
+            " WHERE valid AND price_micros > 0 GROUP BY campaign_id"
+        )
+        recent = self.store.query(
+            "SELECT campaign_id, hour, sum(price_micros) FROM events_hourly"
+            " WHERE valid AND price_micros > 0 AND hour >= ? GROUP BY campaign_id, hour",
+            [since],
+        )
+        zones = {c.id: c.timezone for c in self.catalog.campaigns.all()}
+        today: dict[int, int] = {}
+        for cid, hour, micros in recent:
+            campaign_id = _int(cid)
+            tz = zones.get(campaign_id, "UTC")
+            assert isinstance(hour, datetime)
+            if local_day(tz, hour.replace(tzinfo=UTC)) == local_day(tz, now):
+                today[campaign_id] = today.get(campaign_id, 0) + _int(micros)
+        for cid, micros in totals:
+            campaign_id = _int(cid)
+            day = local_day(zones.get(campaign_id, "UTC"), now)
+            old_days = _int(micros) - today.get(campaign_id, 0)
+            if old_days:
+                self.counters.add_spend(campaign_id, "restored", old_days)
+            if today.get(campaign_id):
+                self.counters.add_spend(campaign_id, day, today[campaign_id])
+
+    def close(self) -> None:
+        self.holder_stop()
+        self.writer.close()
+        self.store.close()
+        self.counters.close()
+        if self.owns_catalog:
+            self.catalog.close()
+
+    def holder_stop(self) -> None:
+        """The holder's rebuild thread is a daemon that ends with the process."""
+
+
+def open_runtime(
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    clock: Callable[[], datetime] | None = None,
+    rng: random.Random | None = None,
+    require_domain_match: bool = True,
+) -> Runtime:
+    """Open every collaborator from settings (pass `catalog`/`clock`/`rng` to override)."""
+    settings = ensure_secret(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    owns = catalog is None
+    the_catalog = catalog if catalog is not None else open_catalog(settings.resolved_catalog_url)
+    now = clock or _utc_now
+    counters = open_counters(settings)
+    store = open_event_store(settings)
+    writer = open_event_writer(settings, store)
+    holder = IndexHolder(the_catalog, now, poll_ms=500)
+    stats = CreativeStats()
+    decider = Decider(
+        holder,
+        counters,
+        rng or random.Random(),
+        now,
+        stats,
+        id_fn=new_id,
+        require_domain_match=require_domain_match,
+    )
+    return Runtime(
+        settings=settings,
+        catalog=the_catalog,
+        counters=counters,
+        store=store,
+        writer=writer,
+        holder=holder,
+        decider=decider,
+        stats=stats,
+        touches=MemoryTouchLog(),
+        ingest=AsyncIngest(writer),
+        clock=now,
+        owns_catalog=owns,
+        require_domain_match=require_domain_match,
+    )

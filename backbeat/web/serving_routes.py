@@ -1,0 +1,339 @@
+"""Ad decisions over HTTP: the ad tag's `/serve`, the iframe tag's `/frame/{id}`, the
+server-to-server `POST /decide`, and `/tag.js` itself. Lean Starlette, orjson, no pydantic.
+
+Each slot's decision gets a UUIDv7 id and three signed links (impression, viewable,
+click). A decision is recorded as an event (type `decision`; a no-fill has campaign 0) so
+fill rate can be reported; it is queued without waiting for disk, unlike beacons.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from backbeat.domain.campaign import Pricing
+from backbeat.domain.events import DropReason, Event, EventType
+from backbeat.errors import BackbeatError, FieldError, ValidationFailed
+from backbeat.serving.request import AdRequest, Decision, NoFill
+from backbeat.tracking.geo import request_country
+from backbeat.tracking.headers import url_host
+from backbeat.tracking.pipeline import audience_key
+from backbeat.tracking.signing import TrackingPayload, sign
+from backbeat.tracking.useragent import classify
+from backbeat.tracking.visitor import VISITOR_COOKIE, Visitor, identify
+from backbeat.web.auth import authenticate_token
+from backbeat.web.runtime import Runtime
+
+MAX_SLOTS = 12
+MAX_PARAM = 2048
+_TAG_JS: bytes | None = None
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def error_response(exc: BackbeatError, headers: dict[str, str] | None = None) -> Response:
+    return json_response(exc.to_dict(), exc.status, headers)
+
+
+def _cors(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if not origin:
+        return {"Cache-Control": "no-store"}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Vary": "Origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _parse_ids(raw: str) -> list[int]:
+    if len(raw) > MAX_PARAM:
+        raise ValidationFailed.one("p", "too long")
+    parts = [p for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise ValidationFailed.one("p", "give one or more placement ids, e.g. p=12,13")
+    if len(parts) > MAX_SLOTS:
+        raise ValidationFailed.one("p", f"at most {MAX_SLOTS} slots per request")
+    try:
+        ids = [int(p) for p in parts]
+    except ValueError:
+        raise ValidationFailed.one("p", "placement ids are integers") from None
+    if any(i <= 0 or i > 2**31 for i in ids):
+        raise ValidationFailed.one("p", "placement ids are positive integers")
+    return ids
+
+
+class Slots:
+    """Turns decisions into ad JSON with signed links, and into decision events."""
+
+    def __init__(
+        self, rt: Runtime, *, visitor: Visitor, country: str, device: str, bot: bool, now: datetime
+    ) -> None:
+        self.rt = rt
+        self.visitor = visitor
+        self.country = country
+        self.device = device
+        self.bot = bot
+        self.now = now
+        self.events: list[Event] = []
+
+    def audiences(self, audience_id: int) -> bool:
+        aud = self.rt.holder.current().audiences.get(audience_id)
+        if aud is None or self.visitor.anonymous:
+            return False
+        rule = aud.rule
+        seen = self.rt.counters.engagement_count(
+            audience_key(rule.engagement, rule.campaign_id),
+            self.visitor.id,
+            self.now.timestamp(),
+            rule.days * 86_400,
+        )
+        return seen >= rule.min_count
+
+    def request(self, placement_id: int, page_host: str) -> AdRequest:
+        return AdRequest(
+            placement_id=placement_id,
+            page_host=page_host,
+            country=self.country,
+            device=self.device,  # type: ignore[arg-type]
+            visitor=None if self.visitor.anonymous else self.visitor.id,
+            now=self.now,
+            audiences=self.audiences,
+        )
+
+    def ad(self, d: Decision) -> dict[str, Any]:
+        rt, c, cr = self.rt, d.campaign, d.creative
+        expires = int((self.now + timedelta(seconds=rt.settings.link_ttl_seconds)).timestamp())
+        cap = c.frequency_cap
+        base = TrackingPayload(
+            kind=EventType.IMPRESSION,
+            decision_id=d.id,
+            campaign_id=d.campaign_id,
+            creative_id=d.creative_id,
+            placement_id=d.placement.id or 0,
+            site_id=d.site.id or 0,
+            advertiser_id=c.advertiser_id,
+            publisher_id=d.site.publisher_id,
+            price_micros=0,
+            expires=expires,
+            format=cr.format,
+            size=str(cr.size),
+            genre=d.genre,
+            genre_match=d.genre_match,
+            objective=c.objective,
+            country=self.country,
+            device=self.device,  # type: ignore[arg-type]
+            visitor=None if self.visitor.anonymous else self.visitor.id,
+            site_domain=d.site.domain if rt.require_domain_match else "",
+            freq_window_s=cap.hours * 3600 if cap else 86_400,
+        )
+        cpm = d.pricing is Pricing.CPM
+        secret = rt.secret
+        imp = sign(replace(base, price_micros=d.price_micros if cpm else 0), secret)
+        view = sign(replace(base, kind=EventType.VIEWABLE), secret)
+        click = sign(
+            replace(base, kind=EventType.CLICK, price_micros=0 if cpm else d.price_micros), secret
+        )
+        root = rt.settings.base_url
+        self.events.append(self._event(d))
+        return {
+            "placement": d.placement.id,
+            "decision": d.id,
+            "format": cr.format.value,
+            "kind": cr.asset_kind.value,
+            "width": cr.size.width,
+            "height": cr.size.height,
+            "src": cr.asset_url,
+            "alt": cr.alt_text,
+            "imp": f"{root}/i/{imp}",
+            "view": f"{root}/v/{view}",
+            "click": f"{root}/c/{click}",
+        }
+
+    def _event(self, d: Decision | None, placement_id: int = 0) -> Event:
+        return Event(
+            id=self.rt.new_id(),
+            ts=self.now,
+            type=EventType.DECISION,
+            valid=not self.bot,
+            decision_id=d.id if d else "",
+            campaign_id=d.campaign_id if d else 0,
+            creative_id=d.creative_id if d else 0,
+            advertiser_id=d.campaign.advertiser_id if d else 0,
+            site_id=(d.site.id or 0) if d else 0,
+            publisher_id=d.site.publisher_id if d else 0,
+            placement_id=(d.placement.id or 0) if d else placement_id,
+            visitor=self.visitor.id,
+            country=self.country,
+            device=self.device,
+            format=d.creative.format.value if d else "",
+            size=str(d.creative.size) if d else "",
+            genre=d.genre if d else "",
+            genre_match=d.genre_match if d else False,
+            objective=d.campaign.objective.value if d else "",
+            drop_reason=DropReason.BOT if self.bot else None,
+        )
+
+    def fill(self, placement_ids: list[int], page_host: str) -> dict[str, Any]:
+        reqs = [self.request(pid, page_host) for pid in placement_ids]
+        ads: list[dict[str, Any]] = []
+        nofill: list[dict[str, Any]] = []
+        for pid, result in zip(placement_ids, self.rt.decider.decide_many(reqs), strict=True):
+            if isinstance(result, NoFill):
+                self.events.append(self._event(None, pid))
+                nofill.append({"placement": pid, "reasons": result.reasons})
+            else:
+                ads.append(self.ad(result))
+        if self.events:
+            self.rt.ingest.submit_nowait(self.events)
+        return {"ads": ads, "nofill": nofill}
+
+
+def _slots(rt: Runtime, request: Request, ua: str, ip: str) -> Slots:
+    now = rt.clock()
+    info = classify(ua)
+    h = request.headers
+    visitor = identify(
+        secret=rt.secret,
+        mode=rt.settings.visitor_mode,
+        now=now.timestamp(),
+        ip=ip,
+        user_agent=ua,
+        dnt=h.get("dnt"),
+        gpc=h.get("sec-gpc"),
+        cookie=request.cookies.get(VISITOR_COOKIE),
+    )
+    country = request_country(ip, h, rt.settings.trusted_country_header)
+    return Slots(
+        rt, visitor=visitor, country=country, device=info.device.value, bot=info.bot, now=now
+    )
+
+
+def _with_cookie(resp: Response, rt: Runtime, visitor: Visitor) -> Response:
+    if visitor.new_cookie:
+        resp.set_cookie(
+            VISITOR_COOKIE,
+            visitor.new_cookie,
+            max_age=180 * 86_400,
+            httponly=True,
+            secure=rt.settings.base_url.startswith("https"),
+            samesite="none" if rt.settings.base_url.startswith("https") else "lax",
+        )
+    return resp
+
+
+async def serve(request: Request) -> Response:
+    """GET /serve?p=12,13&u=<page URL>: ads for every slot of a page in one request."""
+    rt: Runtime = request.app.state.runtime
+    headers = _cors(request)
+    try:
+        ids = _parse_ids(request.query_params.get("p", ""))
+        page = request.query_params.get("u", "")[:MAX_PARAM]
+        host = url_host(page) or url_host(request.headers.get("referer")) or ""
+        slots = _slots(rt, request, request.headers.get("user-agent", ""), client_ip(request))
+        body = slots.fill(ids, host)
+    except BackbeatError as exc:
+        return error_response(exc, headers)
+    return _with_cookie(json_response(body, headers=headers), rt, slots.visitor)
+
+
+_FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width"><title>Advertisement</title>
+<style>html,body{{margin:0;padding:0;overflow:hidden;background:transparent}}</style></head>
+<body><div data-backbeat-placement="{pid}" data-backbeat-ad="{ad}"></div>
+<script src="{root}/tag.js"></script></body></html>"""
+
+
+async def frame(request: Request) -> Response:
+    """GET /frame/{placement_id}: a complete ad page for an iframe tag (no host-page script)."""
+    rt: Runtime = request.app.state.runtime
+    try:
+        (pid,) = _parse_ids(request.path_params.get("placement_id", ""))
+        host = url_host(request.headers.get("referer")) or ""
+        slots = _slots(rt, request, request.headers.get("user-agent", ""), client_ip(request))
+        body = slots.fill([pid], host)
+    except BackbeatError as exc:
+        return error_response(exc)
+    ad = body["ads"][0] if body["ads"] else None
+    page = _FRAME.format(
+        pid=pid, ad=html.escape(json.dumps(ad), quote=True), root=rt.settings.base_url
+    )
+    resp = Response(page, media_type="text/html", headers={"Cache-Control": "no-store"})
+    return _with_cookie(resp, rt, slots.visitor)
+
+
+async def decide_s2s(request: Request) -> Response:
+    """POST /decide: server-to-server decisions for publishers who render ads themselves.
+
+    Body: {"placements": [12], "page_url": "...", "ip": "...", "user_agent": "...",
+    "dnt": false}. Auth: a publisher member's (or admin's) API token."""
+    rt: Runtime = request.app.state.runtime
+    try:
+        principal = authenticate_token(
+            rt.catalog,
+            request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
+            rt.clock(),
+        )
+        raw = await request.body()
+        if len(raw) > 64 * 1024:
+            raise ValidationFailed.one("body", "larger than 64 KiB")
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ValidationFailed.one("body", "not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ValidationFailed.one("body", "must be a JSON object")
+        unknown = set(data) - {"placements", "page_url", "ip", "user_agent", "dnt"}
+        if unknown:
+            raise ValidationFailed(
+                "unknown fields", [FieldError(k, "unknown field") for k in sorted(unknown)]
+            )
+        placements = data.get("placements")
+        if not isinstance(placements, list) or not all(type(p) is int for p in placements):
+            raise ValidationFailed.one("placements", "a list of placement ids")
+        ids = _parse_ids(",".join(str(p) for p in placements))
+        for field_name in ("page_url", "ip", "user_agent"):
+            if not isinstance(data.get(field_name, ""), str):
+                raise ValidationFailed.one(field_name, "must be a string")
+        index = rt.holder.current()
+        for pid in ids:
+            pe = index.placements.get(pid)
+            if pe is None or not (
+                principal.is_admin or principal.publisher_id == pe.site.publisher_id
+            ):
+                raise ValidationFailed.one("placements", f"placement {pid} not found")
+        ua = str(data.get("user_agent", ""))[:1024]
+        ip = str(data.get("ip", ""))[:64]
+        slots = _slots(rt, request, ua, ip)
+        if data.get("dnt") is True:
+            slots.visitor = Visitor("anon", slots.visitor.key)
+        body = slots.fill(ids, url_host(str(data.get("page_url", ""))[:MAX_PARAM]) or "")
+    except BackbeatError as exc:
+        return error_response(exc)
+    return json_response(body)
+
+
+async def tag_js(request: Request) -> Response:
+    global _TAG_JS  # noqa: PLW0603 - read once from the package, then served from memory
+    if _TAG_JS is None:
+        _TAG_JS = files("backbeat.web").joinpath("static/tag.js").read_bytes()
+    return Response(
+        _TAG_JS,
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )

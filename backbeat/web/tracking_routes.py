@@ -1,0 +1,196 @@
+"""Tracking beacons: impression `/i/{token}`, viewable `/v/{token}`, click `/c/{token}`.
+
+A link with a bad, malformed or expired signature is refused outright (403/410) and only
+counted in the rejection tally. Every authentic event goes through the counting pipeline;
+valid and invalid events are both stored (invalid ones flagged with their DropReason), and
+the beacon is answered only after the event is durable in the spool. HEAD and prefetches
+are answered but not stored. A click always lands on the creative's destination from the
+catalog, even when the click itself is not billable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from backbeat.domain.campaign import Campaign
+from backbeat.domain.creative import Creative
+from backbeat.domain.events import Event, EventType
+from backbeat.serving.localtime import local_day
+from backbeat.store.events.spool import SpoolUnavailable
+from backbeat.tracking.errors import TokenRejected
+from backbeat.tracking.landing import click_id, landing_url
+from backbeat.tracking.pipeline import EventContext, Outcome, evaluate
+from backbeat.tracking.signing import TrackingPayload
+from backbeat.tracking.visitor import Visitor, identify
+from backbeat.web.runtime import Runtime
+from backbeat.web.serving_routes import client_ip, error_response
+
+_BEACON_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+
+
+@dataclass
+class Tracked:
+    payload: TrackingPayload
+    visitor: Visitor
+    outcome: Outcome
+    event: Event | None
+
+
+def campaign_of(rt: Runtime, campaign_id: int) -> Campaign | None:
+    entry = rt.holder.current().campaigns.get(campaign_id)
+    if entry is not None:
+        return entry.campaign
+    return rt.catalog.campaigns.find(campaign_id)
+
+
+def creative_of(rt: Runtime, campaign_id: int, creative_id: int) -> Creative | None:
+    entry = rt.holder.current().campaigns.get(campaign_id)
+    if entry is not None:
+        for cr in entry.creatives:
+            if cr.id == creative_id:
+                return cr
+    return rt.catalog.creatives.find(creative_id)
+
+
+def bill(rt: Runtime, p: TrackingPayload, now: datetime) -> int:
+    """Book spend; return what this event bills. The advertiser's bill never passes the
+    total or daily budget: an event that lands after the budget ran out (its ad was served
+    just before) is counted but billed only the part of its price that was left."""
+    if p.price_micros <= 0:
+        return 0
+    campaign = campaign_of(rt, p.campaign_id)
+    tz = campaign.timezone if campaign else "UTC"
+    spend = rt.counters.add_spend(p.campaign_id, local_day(tz, now), p.price_micros)
+    billed = p.price_micros
+    if campaign is not None:
+        before_total = spend.total_micros - p.price_micros
+        billed = min(billed, max(0, campaign.budget_total_micros - before_total))
+        if campaign.budget_daily_micros is not None:
+            before_today = spend.today_micros - p.price_micros
+            billed = min(billed, max(0, campaign.budget_daily_micros - before_today))
+    return billed
+
+
+async def track(request: Request, kind: EventType) -> Tracked | Response:
+    """Verify, evaluate, store. Returns a refusal response or what was tracked."""
+    rt: Runtime = request.app.state.runtime
+    now = rt.clock()
+    ts = now.timestamp()
+    try:
+        payload = rt.rejections.verify(request.path_params["token"], rt.secret, ts)
+    except TokenRejected as exc:
+        return error_response(exc, _BEACON_HEADERS)
+    h = request.headers
+    visitor = identify(
+        secret=rt.secret,
+        mode=rt.settings.visitor_mode,
+        now=ts,
+        ip=client_ip(request),
+        user_agent=h.get("user-agent", ""),
+        dnt=h.get("dnt"),
+        gpc=h.get("sec-gpc"),
+        cookie=request.cookies.get("bb_vid"),
+    )
+    ctx = EventContext.build(
+        method=request.method,
+        headers=h,
+        payload=payload,
+        visitor=visitor,
+        now=ts,
+        page_url=request.query_params.get("u"),
+    )
+    try:
+        outcome = evaluate(kind, ctx, rt.counters, rt.settings, touches=rt.touches)
+    except TokenRejected as exc:  # a link of another kind
+        rt.rejections.add(exc.reason)
+        return error_response(exc, _BEACON_HEADERS)
+    if not outcome.stored:
+        return Tracked(payload, visitor, outcome, None)
+    price = bill(rt, payload, now) if outcome.valid else 0
+    event = Event(
+        id=rt.new_id(),
+        ts=now,
+        type=kind,
+        valid=outcome.valid,
+        decision_id=payload.decision_id,
+        campaign_id=payload.campaign_id,
+        creative_id=payload.creative_id,
+        advertiser_id=payload.advertiser_id,
+        site_id=payload.site_id,
+        publisher_id=payload.publisher_id,
+        placement_id=payload.placement_id,
+        visitor=visitor.id,
+        country=payload.country,
+        device=payload.device.value,
+        format=payload.format.value,
+        size=payload.size,
+        genre=payload.genre,
+        genre_match=payload.genre_match,
+        objective=payload.objective.value,
+        price_micros=price,
+        drop_reason=outcome.reason,
+    )
+    try:
+        await rt.ingest.submit([event])
+    except SpoolUnavailable as exc:
+        return error_response(exc, _BEACON_HEADERS)
+    if outcome.valid:
+        if kind is EventType.IMPRESSION:
+            rt.stats.record_impression(payload.creative_id)
+        elif kind is EventType.CLICK:
+            rt.stats.record_click(payload.creative_id)
+    return Tracked(payload, visitor, outcome, event)
+
+
+def _no_content() -> Response:
+    return Response(status_code=204, headers=_BEACON_HEADERS)
+
+
+async def impression(request: Request) -> Response:
+    result = await track(request, EventType.IMPRESSION)
+    return (
+        result
+        if isinstance(result, Response)
+        else Response(status_code=204, headers=_BEACON_HEADERS)
+    )
+
+
+async def viewable(request: Request) -> Response:
+    result = await track(request, EventType.VIEWABLE)
+    return (
+        result
+        if isinstance(result, Response)
+        else Response(status_code=204, headers=_BEACON_HEADERS)
+    )
+
+
+_EXPIRED_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<title>Link no longer valid</title><body style="font-family:sans-serif;margin:3rem">
+<h1>This ad link is no longer valid</h1><p>Reload the page you came from to see the
+current ad.</p></body></html>"""
+
+
+async def click(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    result = await track(request, EventType.CLICK)
+    if isinstance(result, Response):
+        return HTMLResponse(_EXPIRED_PAGE, status_code=result.status_code)
+    p = result.payload
+    creative = creative_of(rt, p.campaign_id, p.creative_id)
+    campaign = campaign_of(rt, p.campaign_id)
+    if creative is None or campaign is None:  # deleted since the ad was served
+        return HTMLResponse(_EXPIRED_PAGE, status_code=410)
+    target = landing_url(
+        creative.destination_url,
+        campaign_id=p.campaign_id,
+        campaign_name=campaign.name,
+        creative_id=p.creative_id,
+        site_id=p.site_id,
+        fmt=creative.format,
+        click=click_id(p.decision_id, rt.secret),
+    )
+    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
