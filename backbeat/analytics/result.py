@@ -40,7 +40,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import cached_property
 
@@ -49,11 +48,9 @@ from backbeat.analytics.metrics import REGISTRY, Base, Metric, Unit, Value
 from backbeat.analytics.periods import Bucket
 from backbeat.analytics.query import Query
 from backbeat.analytics.stats import Interval
-from backbeat.domain.money import MICROS
 
 DimValue = FilterValue | None
 Rendered = int | str | None
-_PLACES = {Unit.MONEY: 6, Unit.PERCENT: 4, Unit.RATIO: 4}
 
 
 @dataclass(frozen=True)
@@ -216,10 +213,10 @@ def render(metric: Metric, value: Value) -> Rendered:
     if unit is Unit.COUNT and isinstance(value, int):
         return value
     if unit is Unit.MONEY:
-        return _decimal(Fraction(value) / MICROS, 6)
+        return _fixed(value, 1, 6)  # micros are the 6th decimal place already
     if unit is Unit.PERCENT:
-        return _decimal(Fraction(value) * 100, 4)
-    return _decimal(Fraction(value), _PLACES.get(unit, 4))
+        return _fixed(value, 10**6, 4)  # rate x 100, 4 places
+    return _fixed(value, 10**4, 4)
 
 
 def _change(metric: Metric, ch: Change) -> dict[str, Rendered]:
@@ -241,15 +238,25 @@ def _describe(metric: Metric) -> dict[str, object]:
     }
 
 
-def _decimal(value: Fraction, places: int) -> str:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    quantum = Decimal(1).scaleb(-places)
-    return str(exact.quantize(quantum, rounding=ROUND_HALF_EVEN))
+def _fixed(value: int | Fraction, scale: int, places: int) -> str:
+    """`value * scale` rounded half-even to an integer, shown with `places` decimals.
+    Integer arithmetic only: exact, and fast enough for reports of many rows."""
+    if isinstance(value, int):
+        units = value * scale
+    else:  # round half even, by hand: Fraction arithmetic is slow over many rows
+        units, rest = divmod(value.numerator * scale, value.denominator)
+        twice = 2 * rest
+        if twice > value.denominator or (twice == value.denominator and units % 2):
+            units += 1
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**places)
+    return f"{sign}{whole}.{frac:0{places}d}"
 
 
 def _pct(rate: float | Fraction) -> str:
-    frac = rate if isinstance(rate, Fraction) else Fraction(rate)
-    return _decimal(frac * 100, 4)
+    if isinstance(rate, float):  # interval bounds: approximate by nature
+        return f"{rate * 100:.4f}"
+    return _fixed(rate, 10**6, 4)
 
 
 def _bucket(bucket: Bucket) -> str | None:

@@ -91,17 +91,36 @@ class _Fetcher:
         convert = _dim_converter(grouping.dimensions)
         for st in self.builder.statements(q, grouping, use_rollup=self.use_rollup):
             n = st.keys
-            for raw in self.store.query(st.sql, st.params):
-                if bucketed:
-                    key = (_bucket_in(raw[0]), *convert(raw[1:n]))
-                else:
-                    key = (None, *convert(raw[:n]))
-                agg = merged.get(key)
-                if agg is None:
-                    agg = merged[key] = {}
+            rows = self.store.query(st.sql, st.params)
+            if rows and convert is None and _plain(rows[0], n, bucketed):
+                # The common case (DuckDB, no special dimension): rows are keys and ints.
+                for raw in rows:
+                    key = raw[:n] if bucketed else (None, *raw[:n])
+                    agg = merged.get(key)
+                    if agg is None:
+                        merged[key] = dict(zip(st.bases, raw[n:], strict=True))  # type: ignore[arg-type]
+                    else:
+                        agg.update(zip(st.bases, raw[n:], strict=True))  # type: ignore[arg-type]
+                continue
+            for raw in rows:
+                dims = raw[1:n] if bucketed else raw[:n]
+                key = (
+                    _bucket_in(raw[0]) if bucketed else None,
+                    *(dims if convert is None else convert(dims)),
+                )
+                agg = merged.setdefault(key, {})
                 for base, value in zip(st.bases, raw[n:], strict=True):
-                    agg[base] = value if type(value) is int else _as_int(value)
+                    agg[base] = _as_int(value)
         return merged
+
+
+def _plain(first: tuple[object, ...], n: int, bucketed: bool) -> bool:
+    """True when rows shaped like `first` need no conversion (all rows share its types)."""
+    if bucketed:
+        b = first[0]
+        if not (type(b) is date or (type(b) is datetime and b.tzinfo is None)):
+            return False
+    return all(type(v) is int for v in first[n:])
 
 
 def _totals(
@@ -170,6 +189,8 @@ def _changes(query: Query, current: Aggregates, prior: Aggregates) -> dict[Metri
 
 
 def _as_int(value: object) -> int:
+    if type(value) is int:
+        return value
     if value is None:
         return 0
     if isinstance(value, int):
@@ -196,12 +217,13 @@ def _local_hour(bucket: datetime, period: Period) -> datetime:
 
 def _dim_converter(
     dimensions: tuple[Dimension, ...],
-) -> Callable[[Sequence[object]], Sequence[object]]:
-    """Database values to report values: no drop reason is None, genre_match a bool."""
+) -> Callable[[Sequence[object]], Sequence[object]] | None:
+    """Database values to report values: no drop reason is None, genre_match a bool.
+    None when no dimension needs converting."""
     special = {i: d for i, d in enumerate(dimensions)
                if d in (Dimension.DROP_REASON, Dimension.GENRE_MATCH)}
     if not special:
-        return lambda values: values
+        return None
 
     def convert(values: Sequence[object]) -> list[object]:
         out = list(values)

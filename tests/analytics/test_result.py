@@ -29,6 +29,9 @@ def test_render_units() -> None:
     assert render(M.CTR, Fraction(1, 3)) == "33.3333"
     assert render(M.FREQUENCY, Fraction(7, 3)) == "2.3333"
     assert render(M.CTR, None) is None
+    assert render(M.CTR, Fraction(-1, 3)) == "-33.3333"
+    assert render(M.ECPM, Fraction(3, 2)) == "0.000002" and render(M.ECPM, Fraction(-5, 2)) == "-0.000002"
+    assert render(M.FREQUENCY, Fraction(123457, 10**9)) == "0.0001"
 
 
 def test_change_between() -> None:
