@@ -12,17 +12,26 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+CHART_JS_VERSION := 4.6.1
+CHART_JS := backbeat/web/static/vendor/chart.umd.min.js
+
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Chart.js comes from its npm package and is served locally, never from a CDN.
+$(CHART_JS):
+	mkdir -p .cache/npm $(dir $(CHART_JS))
+	npm install --no-audit --no-fund --silent --prefix .cache/npm chart.js@$(CHART_JS_VERSION)
+	cp .cache/npm/node_modules/chart.js/dist/chart.umd.min.js $(CHART_JS)
 
-run: $(STAMP)
+install: $(STAMP) $(CHART_JS)
+
+run: $(STAMP) $(CHART_JS)
 	$(BIN)/backbeat init
 	$(BIN)/backbeat serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(CHART_JS)
 	$(BIN)/ruff check backbeat tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -33,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-demo: $(STAMP)
+demo: $(STAMP) $(CHART_JS)
 	$(BIN)/backbeat demo
 
 clean:

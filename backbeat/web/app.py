@@ -17,8 +17,9 @@ from starlette.staticfiles import StaticFiles
 from backbeat import __version__
 from backbeat.config import Settings, ensure_secret
 from backbeat.store.catalog.protocol import Catalog
-from backbeat.web import conversion_routes, serving_routes, tracking_routes
+from backbeat.web import conversion_routes, dashboard, serving_routes, tracking_routes
 from backbeat.web.api import build_api
+from backbeat.web.dashboard.base import build_templates
 from backbeat.web.runtime import Runtime, open_runtime
 
 
@@ -74,6 +75,7 @@ def create_app(
     api.state.settings = settings
     api.state.clock = rt.clock
     api.state.runtime = rt
+    api.state.session_principal = dashboard.session_principal
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -88,12 +90,15 @@ def create_app(
     app = Starlette(
         routes=[
             *routes(),
+            *dashboard.routes(),
             Mount("/api", app=api),
+            Mount("/static", app=StaticFiles(packages=[("backbeat.web", "static")])),
             Mount("/uploads", app=StaticFiles(directory=settings.uploads_dir, check_dir=False)),
         ],
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.state.templates = build_templates()
     app.state.catalog = rt.catalog
     app.state.settings = settings
     return app

@@ -1,0 +1,34 @@
+"""The dashboard: server-rendered pages (Jinja2) for advertisers, publishers and the network."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from backbeat.domain.accounts import Principal
+from backbeat.web.dashboard import auth_views
+from backbeat.web.dashboard import session as sessions
+from backbeat.web.dashboard.base import viewer_of
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", auth_views.home),
+        Route("/login", auth_views.login_page, methods=["GET", "POST"]),
+        Route("/logout", auth_views.logout, methods=["POST"]),
+    ]
+
+
+def session_principal(request: Request) -> Principal | None:
+    """Lets the dashboard's session call the JSON API. Reads need nothing more; writes need
+    the session's CSRF token in an `X-CSRF-Token` header (a cookie alone never writes)."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return None
+    if request.method not in SAFE_METHODS and not sessions.csrf_ok(
+        viewer.session, request.headers.get("x-csrf-token")
+    ):
+        return None
+    return viewer.principal
