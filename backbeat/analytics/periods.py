@@ -169,5 +169,3 @@ class Period:
             current = nxt
         return out
 
-    def shifted_back(self, delta: timedelta) -> Period:
-        return Period(self.start - delta, self.end - delta, self.zone)

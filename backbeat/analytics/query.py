@@ -19,8 +19,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import TypeVar, cast
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from backbeat.analytics.dimensions import Dimension, FilterValue, check_filter_values
 from backbeat.analytics.metrics import Metric
@@ -30,6 +31,11 @@ from backbeat.errors import ValidationFailed
 
 MAX_RANGE_DAYS = 5 * 365 + 2  # five years, leap days included
 MAX_BUCKETS = 10_000  # per series: about 416 days of hours
+_BUCKET_LENGTH = {
+    Granularity.HOUR: timedelta(hours=1),
+    Granularity.DAY: timedelta(days=1),
+    Granularity.WEEK: timedelta(days=7),
+}
 DEFAULT_METRICS = (Metric.IMPRESSIONS, Metric.CLICKS, Metric.CTR, Metric.SPEND)
 _KEYS = (
     "start", "end", "timezone", "granularity", "dimensions", "filters", "metrics",
@@ -41,13 +47,11 @@ E = TypeVar("E", Granularity, Dimension, Metric)
 
 def zone_for(name: object, field_name: str = "timezone") -> ZoneInfo:
     """The IANA zone called `name`, or ValidationFailed naming `field_name`."""
-    import zoneinfo
-
     if not isinstance(name, str) or not name:
         raise ValidationFailed.one(field_name, "must be an IANA time zone name such as UTC")
     if name in _zone_cache:
         return _zone_cache[name]
-    if name not in zoneinfo.available_timezones():
+    if name not in available_timezones():
         raise ValidationFailed.one(field_name, f"{name[:60]!r} is not an IANA time zone name")
     _zone_cache[name] = ZoneInfo(name)
     return _zone_cache[name]
@@ -106,11 +110,12 @@ class Query:
                 problems.capture(exc)
         problems.raise_if_any()
         if self.granularity is not Granularity.NONE:
-            n = len(self.period.buckets(self.granularity))
+            p = self.period
+            n = (p.end - p.start) / _BUCKET_LENGTH[self.granularity]
             if n > MAX_BUCKETS:
                 raise ValidationFailed.one(
                     "granularity",
-                    f"{self.granularity} makes {n:,} buckets over this range; at most "
+                    f"{self.granularity} makes about {n:,.0f} buckets over this range; at most "
                     f"{MAX_BUCKETS:,}: use a coarser granularity or a shorter range",
                 )
 
@@ -119,14 +124,10 @@ class Query:
     def zone(self) -> ZoneInfo:
         return zone_for(self.timezone)
 
-    @property
+    @cached_property
     def period(self) -> Period:
         """The query's period as naive UTC bounds [start, end) in its zone."""
         return Period(_utc_bound(self.start, self.zone), _utc_end(self.end, self.zone), self.zone)
-
-    @property
-    def by_dates(self) -> bool:
-        return not isinstance(self.start, datetime)
 
     def filter_for(self, dimension: Dimension) -> Filter | None:
         return next((f for f in self.filters if f.dimension is dimension), None)
