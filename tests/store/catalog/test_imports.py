@@ -83,16 +83,17 @@ def test_the_sink_is_an_import_sink(catalog: SqlCatalog) -> None:
 def test_committed_rows_round_trip_exactly(catalog: SqlCatalog) -> None:
     adv = advertiser(catalog)
     store = ImportStore(catalog)
-    commit(store.sink(adv), "a" * 32, [row(1), row(2, account=None)])
-    assert list(store.rows(adv)) == [row(1), row(2, account=None)]
+    odd = row(3, campaign='Tab\there, "quoted" back\\slash\nnew line – ünïcode \\N')
+    commit(store.sink(adv), "a" * 32, [row(1), row(2, account=None), odd])
+    assert list(store.rows(adv)) == [row(1), row(2, account=None), odd]
     record = store.get("a" * 32, adv)
     assert (record.status, record.start, record.end, record.rows) == (
         Status.IMPORTED,
         date(2024, 3, 1),
-        date(2024, 3, 2),
-        2,
+        date(2024, 3, 3),
+        3,
     )
-    assert (record.currencies, record.accounts, record.rows_stored) == (("EUR",), ("acct-1",), 2)
+    assert (record.currencies, record.accounts, record.rows_stored) == (("EUR",), ("acct-1",), 3)
     assert store.sink(adv).has_checksum("sum-" + "a" * 32)
 
 
@@ -264,7 +265,6 @@ def test_a_row_cannot_point_at_another_tenants_import(catalog: SqlCatalog) -> No
     with pytest.raises(IntegrityError), catalog.engine.begin() as conn:
         conn.execute(insert(import_rows).values(row_values("a" * 32, b, row(2))))
     with catalog.engine.connect() as conn:
-        assert conn.execute(select(import_rows.c.id)).all() != []
         assert len(conn.execute(select(import_rows.c.id)).all()) == 1
 
 
