@@ -203,9 +203,8 @@ def _print_report(report: ImportReport, advertiser_id: int) -> None:
         console.print(f"Ignored columns: {', '.join(report.ignored_columns)}")
     shown = report.warnings[:MAX_WARNINGS_SHOWN]
     if shown:
-        console.print(
-            f"[yellow]{len(report.warnings) + report.warnings_omitted} warnings:[/yellow]"
-        )
+        count = len(report.warnings) + report.warnings_omitted
+        console.print(f"[yellow]{count} warning{'' if count == 1 else 's'}:[/yellow]")
         for warning in shown:
             console.print(f"  {warning}")
         hidden = len(report.warnings) - len(shown) + report.warnings_omitted

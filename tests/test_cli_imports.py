@@ -222,3 +222,25 @@ def test_an_unmigrated_catalog_is_refused(data_dir: Path) -> None:
     assert result.exit_code == 2
     assert "backbeat db upgrade" in result.stderr
     assert run("compare").exit_code == 2
+
+
+def test_progress_warnings_and_ignored_columns_are_shown(
+    data_dir: Path, advertiser: int, tmp_path: Path
+) -> None:
+    export = tmp_path / "meta_warn.csv"
+    export.write_text(
+        "Reporting starts,Reporting ends,Campaign name,Impressions,Amount spent (USD),"
+        "Link clicks,CTR (link click-through rate),Ad ID\n"
+        "2024-03-01,2024-03-01,A,1000,5.00,10,1.00,111\n"
+        "2024-03-02,2024-03-02,A,1000,5.00,10,3.00,222\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(export))
+    assert result.exit_code == 0, result.output
+    assert "Importing meta_warn.csv" in result.stderr  # the progress bar, driven by the driver
+    size = export.stat().st_size
+    assert f"{size}/{size} bytes" in result.stderr
+    assert "1 warning:" in result.stdout
+    assert "row 3, column 'CTR (link click-through rate)': reported 3 but" in result.stdout
+    assert "Ignored columns: Ad ID" in result.stdout
+    assert rows_stored(data_dir, advertiser) == 2

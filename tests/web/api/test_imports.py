@@ -392,3 +392,20 @@ def test_every_imports_route_refuses_the_wrong_tenant(client: TestClient, world:
     assert client.get("/api/v1/imports", headers=a.headers).json()["total"] == 1
     assert line(compare(client, a), "meta")["impressions"] == 49614
     assert client.get("/api/v1/imports", headers={}).status_code == 401
+
+
+def test_warnings_come_back_with_row_and_column(client: TestClient, world: World) -> None:
+    data = (
+        b"Reporting starts,Reporting ends,Campaign name,Impressions,Amount spent (USD),"
+        b"Link clicks,CTR (link click-through rate),Ad ID\n"
+        b"2024-03-01,2024-03-01,A,1000,5.00,10,1.00,111\n"
+        b"2024-03-02,2024-03-02,A,1000,5.00,10,3.00,222\n"
+    )
+    resp = upload(client, world.adv_a, "warn.csv", data=data)
+    assert resp.status_code == 201, resp.text
+    report = resp.json()
+    assert [(w["row"], w["column"]) for w in report["warnings"]] == [
+        (3, "CTR (link click-through rate)")
+    ]
+    assert report["ignored_columns"] == ["Ad ID"]
+    assert report["rows_imported"] == 2  # a warning keeps the row
