@@ -18,6 +18,7 @@ Run: ``.venv/bin/python bench/bench_reports.py [--events 20000000] [--days 30]
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import sys
@@ -151,6 +152,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="delete and regenerate the file")
     args = ap.parse_args()
     print("command:", shlex.join([".venv/bin/python", "bench/bench_reports.py", *sys.argv[1:]]))
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
     if args.fresh and args.db.exists():
         args.db.unlink()
@@ -167,6 +169,8 @@ def main() -> None:
         print(f"events: {store.count():,}; rollup rows: {rollup_rows:,}; "
               f"file: {args.db.stat().st_size / 2**30:.2f} GiB")
         report(store, args)
+        print("load average after: {:.2f} {:.2f} {:.2f} (2 cores; other load skews the "
+              "figures)".format(*os.getloadavg()))
     finally:
         store.close()
 
