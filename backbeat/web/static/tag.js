@@ -4,7 +4,7 @@
  * One request fetches ads for every slot. Counting follows IAB/MRC:
  *  - impression when the creative has begun to render (image `load`, video first frame),
  *  - viewable once >= 50% of pixels (30% for ads >= 242,500 px) are in view on a visible
- *    tab for 1 continuous second (video: 50% for 2 continuous seconds of play).
+ *    tab for 1 continuous second after render (video: 50% for 2 continuous seconds of play).
  * Creatives render inside a closed shadow root (images) or a sandboxed iframe (HTML5),
  * so they cannot touch the host page. A no-fill collapses the slot.
  */
@@ -64,11 +64,15 @@
     slot.setAttribute("data-backbeat-decision", ad.decision);
     slot.style.width = ad.width + "px";
     slot.style.height = ad.height + "px";
+    var playing = function () { return true; };
+    // Viewability is measured from render on: a view clock started before a slow creative
+    // has rendered would report a view before (or racing) its impression, which the server
+    // then rejects as "no impression" - and the one view beacon would be lost.
     var impression = once(function () {
       slot.setAttribute("data-backbeat-impression", "1");
       beacon(ad.imp);
+      watchViewable(slot, ad, function () { return playing(); });
     });
-    var playing = function () { return true; };
     var box;
     if (ad.kind === "html5") {
       // A cross-origin, sandboxed frame: the creative may script itself, not the page.
@@ -110,7 +114,6 @@
       link.appendChild(box);
       host.appendChild(link);
     }
-    watchViewable(slot, ad, function () { return playing(); });
   }
 
   function fill(slots, ads) {
