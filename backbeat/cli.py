@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from backbeat.cli_imports import register as register_imports
 from backbeat.config import Settings, ensure_secret, load_settings
 from backbeat.domain.accounts import Role
 from backbeat.errors import BackbeatError, ConfigError
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Catalog database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+register_imports(app)
 console = Console()
 err = Console(stderr=True)
 

@@ -6,6 +6,7 @@ does DDL). Everything else speaks the protocols in :mod:`backbeat.store.catalog.
 
 from __future__ import annotations
 
+from backbeat.store.catalog import imports as _imports  # noqa: F401 - registers its tables
 from backbeat.store.catalog.catalog import SqlCatalog, open_catalog
 from backbeat.store.catalog.migrate import current_revision, upgrade
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backbeat import __version__
-from backbeat.web.api import audiences, campaigns, creatives, inventory, parties, reference, users
+from backbeat.web.api import (
+    audiences,
+    campaigns,
+    creatives,
+    imports,
+    inventory,
+    parties,
+    reference,
+    users,
+)
 from backbeat.web.api.errors import install_error_handlers
 
 
@@ -20,6 +29,6 @@ def build_api() -> FastAPI:
         description="Campaigns, creatives, inventory and accounts of a Backbeat ad network.",
     )
     install_error_handlers(api)
-    for module in (parties, campaigns, creatives, inventory, audiences, users, reference):
+    for module in (parties, campaigns, creatives, inventory, audiences, users, reference, imports):
         api.include_router(module.router, prefix="/v1")
     return api

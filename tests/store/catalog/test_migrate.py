@@ -48,7 +48,7 @@ def test_migration_matches_tables_metadata(empty_url: str) -> None:
 def test_upgrade_from_empty_records_head_and_seeds_version(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == head_revision() == "0001"
+    assert current_revision(empty_url) == head_revision() == "0002"
     engine = make_engine(empty_url)
     try:
         with engine.connect() as conn:
@@ -64,7 +64,7 @@ def test_upgrade_from_empty_records_head_and_seeds_version(empty_url: str) -> No
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == "0002"
 
 
 @on_each_backend
@@ -75,7 +75,7 @@ def test_upgrade_from_another_working_directory(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == "0002"
     assert list(elsewhere.iterdir()) == []  # no alembic.ini or stray files needed or made
 
 

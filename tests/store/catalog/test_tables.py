@@ -43,6 +43,7 @@ def test_money_columns_are_bigint() -> None:
         "campaigns.budget_total_micros",
         "campaigns.budget_daily_micros",
         "placements.floor_cpm_micros",
+        "import_rows.spend_micros",
     }
     assert all(isinstance(c.type, BigInteger) for c in money)
 
@@ -59,4 +60,6 @@ def test_unique_keys() -> None:
         ("sites", ("domain",)),
         ("api_tokens", ("token_hash",)),
         ("campaigns", ("id", "advertiser_id")),
+        ("imports", ("advertiser_id", "checksum")),
+        ("imports", ("id", "advertiser_id")),
     }
