@@ -34,7 +34,7 @@ run: $(STAMP) $(CHART_JS)
 test: $(STAMP) $(CHART_JS)
 	$(BIN)/ruff check backbeat tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check backbeat tests bench
