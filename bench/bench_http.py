@@ -37,6 +37,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -459,6 +460,27 @@ def markdown(rows: list[tuple[str, str, Measure]]) -> str:
     return "\n".join(lines)
 
 
+def revision() -> str:
+    """The commit measured: git's, or REVISION beside bench/ in an exported snapshot."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(servers.REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(servers.REPO), "status", "--porcelain", "backbeat"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return out.stdout.strip() + (" (backbeat/ has uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        path = servers.REPO / "REVISION"
+        return path.read_text().strip() if path.exists() else "unknown"
+
+
 def machine_notes() -> str:
     cpu = next(
         (
@@ -471,7 +493,7 @@ def machine_notes() -> str:
     load = os.getloadavg()
     return (
         f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"load average before the run {load[0]:.2f}"
+        f"load average before the run {load[0]:.2f}, revision {revision()}"
     )
 
 
@@ -500,6 +522,8 @@ def main() -> None:
     ap.add_argument("--seed-cache", default=str(Path(tempfile.gettempdir()) / "backbeat-bench"))
     ap.add_argument("--json", type=Path, help="write every run's figures here")
     args = ap.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the servers this run started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     asgis = ["uvicorn", "granian"] if args.server == "both" else [args.server]
@@ -564,7 +588,7 @@ def main() -> None:
     table = median_table(runs)
     print()
     print(f"## HTTP benchmark, {started:%Y-%m-%d %H:%M} UTC, median of {args.runs} run(s)")
-    print(f"Machine: {notes}")
+    print(f"Machine: {notes}; load average after: {os.getloadavg()[0]:.2f}")
     print()
     print(markdown(table))
     print()
