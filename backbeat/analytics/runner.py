@@ -39,6 +39,8 @@ class ReportSource(Protocol):
 
 def _fits(store: EventStore) -> ReportSource:
     return store  # mypy proves every EventStore is a ReportSource
+
+
 Aggregates = dict[Base, int]
 
 
@@ -69,8 +71,7 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
 
     hourly = gran is Granularity.HOUR
     out = tuple(
-        _row(query, key[1:], _local_hour(key[0], period) if hourly else key[0], agg,  # type: ignore[arg-type]
-             row_changes.get(key))
+        _row(query, key[1:], _bucket_out(key[0], period, hourly), agg, row_changes.get(key))
         for key, agg in rows
     )
     return Result(query, out, _row(query, (), None, totals, total_changes), previous)
@@ -211,8 +212,12 @@ def _bucket_in(value: object) -> Bucket:
     raise TypeError(f"unexpected bucket value {value!r}")
 
 
-def _local_hour(bucket: datetime, period: Period) -> datetime:
-    return bucket.replace(tzinfo=UTC).astimezone(period.zone)
+def _bucket_out(bucket: object, period: Period, hourly: bool) -> Bucket:
+    """A bucket as reported: hours become aware datetimes in the query's zone."""
+    if hourly and isinstance(bucket, datetime):
+        return bucket.replace(tzinfo=UTC).astimezone(period.zone)
+    assert bucket is None or isinstance(bucket, date)
+    return bucket
 
 
 def _dim_converter(
