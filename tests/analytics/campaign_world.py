@@ -232,7 +232,7 @@ def deliver(
         for i in range(count):
             events.append(
                 event(
-                    start + step * i,
+                    start + (end - start) * i / count,
                     EventType.IMPRESSION,
                     slot,
                     f"d{next(_seq)}",
@@ -254,12 +254,14 @@ def decisions(
     unfilled: int,
     campaign: Campaign | None = None,
     start: datetime = NOW - timedelta(days=7),
+    spacing: timedelta = timedelta(minutes=1),
     visitors: int = 10,
 ) -> None:
-    """Valid decisions on `placement`: `filled` for `campaign`, `unfilled` with no ad."""
+    """Valid decisions on `placement`, `spacing` apart: first `filled` for `campaign`, then
+    `unfilled` with no ad; visitors h0..h<visitors - 1> in turn."""
     out = []
     for i in range(filled + unfilled):
-        ts = start + timedelta(minutes=i)
+        ts = start + spacing * i
         slot = Slot(campaign if i < filled else None, None, site, placement)
         out.append(event(ts, EventType.DECISION, slot, f"d{next(_seq)}", f"h{i % visitors}"))
     store.append_batch(out)
