@@ -97,13 +97,15 @@ def build_world(
     creatives: Sequence[str] = ("Cover", "Lyric card", "Tour poster"),
     advertiser: Advertiser | None = None,
     publisher: Publisher | None = None,
+    rival: Advertiser | None = None,
+    radio: Publisher | None = None,
 ) -> World:
     """Sites: Pop Lyrics (pop, two placements, publisher Lyrics Hub at 70%), Rock Radio
     (rock) and Metal Blog (metal) of Indie Radio at 60%; the campaign targets pop."""
     adv = advertiser or catalog.advertisers.add(Advertiser("Nova Lux"))
-    rival = catalog.advertisers.add(Advertiser("Granite Records"))
+    rival = rival or catalog.advertisers.add(Advertiser("Granite Records"))
     pub = publisher or catalog.publishers.add(Publisher("Lyrics Hub", revenue_share_pct=70))
-    radio = catalog.publishers.add(Publisher("Indie Radio", revenue_share_pct=60))
+    radio = radio or catalog.publishers.add(Publisher("Indie Radio", revenue_share_pct=60))
     sizes = frozenset({Size(300, 250)})
 
     def site(owner: Publisher, domain: str, name: str, genre: str) -> Site:
