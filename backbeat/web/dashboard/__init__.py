@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backbeat.domain.accounts import Principal
-from backbeat.web.dashboard import auth_views
+from backbeat.web.dashboard import auth_views, wizard
 from backbeat.web.dashboard import session as sessions
 from backbeat.web.dashboard.base import viewer_of
 
@@ -18,6 +18,10 @@ def routes() -> list[Route]:
         Route("/", auth_views.home),
         Route("/login", auth_views.login_page, methods=["GET", "POST"]),
         Route("/logout", auth_views.logout, methods=["POST"]),
+        # --- catalog pages: campaign wizard, creative review, accounts, publisher inventory ---
+        Route("/campaigns/new", wizard.new_campaign, methods=["GET", "POST"]),
+        Route("/campaigns/new/forecast", wizard.forecast),
+        # --- end of catalog pages ---
     ]
 
 
