@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backbeat.domain.accounts import Principal
-from backbeat.web.dashboard import auth_views, wizard
+from backbeat.web.dashboard import auth_views, review, wizard
 from backbeat.web.dashboard import session as sessions
 from backbeat.web.dashboard.base import viewer_of
 
@@ -21,6 +21,8 @@ def routes() -> list[Route]:
         # --- catalog pages: campaign wizard, creative review, accounts, publisher inventory ---
         Route("/campaigns/new", wizard.new_campaign, methods=["GET", "POST"]),
         Route("/campaigns/new/forecast", wizard.forecast),
+        Route("/network/review", review.queue),
+        Route("/network/review/{creative_id:int}", review.decide, methods=["POST"]),
         # --- end of catalog pages ---
     ]
 
