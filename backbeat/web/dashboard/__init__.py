@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backbeat.domain.accounts import Principal
-from backbeat.web.dashboard import auth_views, review, wizard
+from backbeat.web.dashboard import accounts, auth_views, review, wizard
 from backbeat.web.dashboard import session as sessions
 from backbeat.web.dashboard.base import viewer_of
 
@@ -23,6 +23,11 @@ def routes() -> list[Route]:
         Route("/campaigns/new/forecast", wizard.forecast),
         Route("/network/review", review.queue),
         Route("/network/review/{creative_id:int}", review.decide, methods=["POST"]),
+        Route("/network/accounts", accounts.overview),
+        Route("/network/accounts/advertisers", accounts.add_advertiser, methods=["POST"]),
+        Route("/network/accounts/publishers", accounts.add_publisher, methods=["POST"]),
+        Route("/network/accounts/users", accounts.add_user, methods=["POST"]),
+        Route("/network/accounts/users/{user_id:int}", accounts.set_active, methods=["POST"]),
         # --- end of catalog pages ---
     ]
 
