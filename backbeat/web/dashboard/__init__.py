@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backbeat.domain.accounts import Principal
-from backbeat.web.dashboard import accounts, auth_views, review, wizard
+from backbeat.web.dashboard import accounts, auth_views, inventory, review, wizard
 from backbeat.web.dashboard import session as sessions
 from backbeat.web.dashboard.base import viewer_of
 
@@ -28,6 +28,12 @@ def routes() -> list[Route]:
         Route("/network/accounts/publishers", accounts.add_publisher, methods=["POST"]),
         Route("/network/accounts/users", accounts.add_user, methods=["POST"]),
         Route("/network/accounts/users/{user_id:int}", accounts.set_active, methods=["POST"]),
+        Route("/publisher", inventory.overview),
+        Route("/publisher/sites", inventory.add_site, methods=["POST"]),
+        Route("/publisher/sites/{site_id:int}", inventory.site_page),
+        Route(
+            "/publisher/sites/{site_id:int}/placements", inventory.add_placement, methods=["POST"]
+        ),
         # --- end of catalog pages ---
     ]
 
