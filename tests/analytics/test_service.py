@@ -343,3 +343,19 @@ def test_service_rejects_an_unknown_zone() -> None:
             ReportService(None, store, timezone="Nowhere/City")  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+def test_a_campaign_that_has_not_started_reports_zeros(net: Network) -> None:
+    w = net.world
+    later, made = add_campaign(w.catalog, w.advertiser, "Next single", ["Teaser"],
+                            start=NOW + timedelta(days=3), end=NOW + timedelta(days=33))  # fmt: skip
+    try:
+        report = net.service.campaign_report(ident(later), ident(w.advertiser))
+        start = later.start.astimezone(later.tz).date()
+        assert (report.period.start, report.period.end) == (start, start)
+        assert [(p.impressions, p.cumulative_spend_micros) for p in report.series] == [(0, 0)]
+        assert report.facts.impressions == 0 and report.ab.best is None
+        assert [f.kind for f in report.findings] == [FindingKind.INSUFFICIENT_DATA]
+    finally:  # the module's network is shared
+        w.catalog.creatives.delete(ident(made["Teaser"]))
+        w.catalog.campaigns.delete(ident(later))
