@@ -11,7 +11,6 @@ re-posted form does not make a second campaign).
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import secrets
 from dataclasses import replace
@@ -24,15 +23,16 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from backbeat.analytics.service import ReportService
 from backbeat.domain.accounts import Role
 from backbeat.domain.campaign import Campaign, Objective
 from backbeat.domain.creative import Creative, DestinationKind
 from backbeat.domain.money import format_money
-from backbeat.domain.taxonomy import DISPLAY_SIZES, GENRES, DeviceType, Size
+from backbeat.domain.taxonomy import DISPLAY_SIZES, GENRES, DeviceType
 from backbeat.errors import BackbeatError, ValidationFailed
 from backbeat.web.dashboard.base import Viewer, field, page, render, runtime
 from backbeat.web.dashboard.form_errors import FormErrors, errors_of
-from backbeat.web.dashboard.wizard_forecast import AvailsCache, ForecastInput, view
+from backbeat.web.dashboard.wizard_forecast import ForecastInput, InventoryCache, view
 from backbeat.web.dashboard.wizard_form import (
     CAMPAIGN_ALIASES,
     FORECAST_FIELDS,
@@ -113,26 +113,23 @@ def _defaults(draft: Draft, rt: Runtime) -> Draft:
     return draft.with_defaults(today, zone, rt.settings.floor_cpm_micros)
 
 
-def _cache(request: Request) -> AvailsCache:
+def _cache(request: Request) -> InventoryCache:
     state = request.app.state
-    cache: AvailsCache | None = getattr(state, "wizard_avails", None)
+    cache: InventoryCache | None = getattr(state, "wizard_inventory", None)
     if cache is None:
-        cache = AvailsCache()
-        state.wizard_avails = cache
+        cache = InventoryCache()
+        state.wizard_inventory = cache
     return cache
 
 
-def _forecast(
-    request: Request, rt: Runtime, draft: Draft, inp: ForecastInput | None
-) -> dict[str, Any] | None:
-    """The forecast for a checked draft; the ad size narrows the slots once it is chosen."""
+def _forecast(request: Request, rt: Runtime, inp: ForecastInput | None) -> dict[str, Any] | None:
+    """The forecast for a checked draft (None while its budget step is unsound)."""
     if inp is None:
         return None
-    with contextlib.suppress(ValidationFailed):
-        inp = replace(inp, size=Size.parse(draft.get("size"))) if draft.get("size") else inp
+    service = ReportService(rt.catalog, rt.store, rt.clock, rt.settings.timezone)
     try:
-        avails = _cache(request).get(rt.catalog, rt.store, inp, rt.clock())
-        return view(inp, avails, rt.settings.currency)
+        inventory = _cache(request).get(service, inp.targeting)
+        return view(inp, inventory, rt.settings.currency)
     except ValidationFailed:
         return None
 
@@ -195,7 +192,7 @@ def _show(
             errs.by_field.update(checked.errors.by_field)
     fc = None
     if step in ("budget", "audience", "confirm"):
-        fc = _forecast(request, rt, draft, check(draft, "audience", ctx).forecast_input)
+        fc = _forecast(request, rt, check(draft, "audience", ctx).forecast_input)
     preview = _preview(ctx, draft) if step in ("creative", "confirm") else None
     index = STEPS.index(step)
     audiences = _audiences(ctx, draft) if step in ("audience", "confirm") else []
@@ -364,7 +361,7 @@ async def forecast(request: Request, viewer: Viewer) -> Response:
     draft = _defaults(draft, rt)
     checked = check(draft, "audience", ctx)
     errors = checked.errors.only(FORECAST_FIELDS)
-    fc = None if errors else _forecast(request, rt, draft, checked.forecast_input)
+    fc = None if errors else _forecast(request, rt, checked.forecast_input)
     if fc is None:
         if not errors:
             errors.add(None, "no forecast for these values")

@@ -1,5 +1,5 @@
-"""The wizard's forecast over real traffic: ad requests and visitors measured in DuckDB, then
-fed to the planner; and the live forecast endpoint reading the same store."""
+"""The wizard's forecast over real traffic: the report service's measured inventory (DuckDB),
+fed to the planner; the cache in front of it; and the live endpoint reading the app's store."""
 
 from __future__ import annotations
 
@@ -10,24 +10,18 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from backbeat.analytics.service import PlanRequest, ReportService
 from backbeat.config import Settings
 from backbeat.domain.campaign import FrequencyCap, Pricing, Targeting
 from backbeat.domain.events import DropReason, Event, EventType
 from backbeat.domain.inventory import Placement, Site
-from backbeat.domain.taxonomy import AdFormat, DeviceType, Size
+from backbeat.domain.taxonomy import AdFormat, Size
 from backbeat.store.catalog import SqlCatalog
 from backbeat.store.events import DuckDBEventStore
 from backbeat.store.events.protocol import EventStore
 from backbeat.tracking.ids import new_id
 from backbeat.tracking.visitor import ANONYMOUS
-from backbeat.web.dashboard.wizard_forecast import (
-    Avails,
-    AvailsCache,
-    ForecastInput,
-    matching_placements,
-    measure_avails,
-    view,
-)
+from backbeat.web.dashboard.wizard_forecast import ForecastInput, InventoryCache, forecast, view
 from tests.web.conftest import World
 from tests.web.dashboard.pages import login
 
@@ -88,69 +82,81 @@ def _inventory(catalog: SqlCatalog, world: World) -> tuple[int, int]:
     return p1.id, p2.id
 
 
-def test_placements_follow_the_targeting(catalog: SqlCatalog, world: World) -> None:
-    pop, rock = _inventory(catalog, world)
-    assert matching_placements(catalog, Targeting(genres=frozenset({"pop"})), None) == [pop]
-    assert matching_placements(catalog, Targeting(), None) == [pop, rock]
-    assert matching_placements(catalog, Targeting(), Size(728, 90)) == []
-    assert matching_placements(catalog, Targeting(genres=frozenset({"jazz"})), None) == []
+def _service(catalog: SqlCatalog, store: EventStore) -> ReportService:
+    return ReportService(catalog, store, lambda: NOW)
 
 
-def test_avails_count_valid_requests_and_visitors_per_day(
-    catalog: SqlCatalog, world: World, store: DuckDBEventStore
-) -> None:
-    pop, rock = _inventory(catalog, world)
-    _traffic(store, pop, rock, NOW)
-    pop_only = Targeting(genres=frozenset({"pop"}))
-    # 60 requests by visitors + 10 anonymous a day; bots and the old day do not count.
-    assert measure_avails(store, [pop], pop_only, NOW) == Avails(70, 20, 3, 1)
-    us = Targeting(genres=frozenset({"pop"}), countries=frozenset({"US"}))
-    assert measure_avails(store, [pop], us, NOW) == Avails(40, 10, 3, 1)
-    assert measure_avails(store, [pop, rock], Targeting(), NOW) == Avails(120, 25, 3, 2)
-    tablets = Targeting(devices=frozenset({DeviceType.TABLET}))
-    assert measure_avails(store, [pop], tablets, NOW) == Avails(0, 0, 0, 1)
-    assert measure_avails(store, [], Targeting(), NOW) == Avails(0, 0, 0, 0)
-
-
-def test_view_over_traffic_and_without(
-    catalog: SqlCatalog, world: World, store: DuckDBEventStore
-) -> None:
-    pop, rock = _inventory(catalog, world)
-    _traffic(store, pop, rock, NOW)
+def _input(**targeting: frozenset[str]) -> ForecastInput:
     cap = FrequencyCap(3, 24)
-    inp = ForecastInput(
-        500 * USD, Pricing.CPM, 3 * USD, 30, cap, Targeting(genres=frozenset({"pop"}))
-    )
-    cache = AvailsCache()
-    avails = cache.get(catalog, store, inp, NOW)
-    assert avails == Avails(70, 20, 3, 1)
-    fc = view(inp, avails, "USD")
-    # 70 requests a day for 30 days is far less than $500 buys at $3 CPM (166,666).
-    assert fc["basis"] == "traffic" and fc["limited_by_inventory"] is True
-    assert fc["impressions"] == {"low": 2_100, "high": 2_100} and fc["inventory"] == 2_100
-    reach = fc["reach"]
-    assert isinstance(reach, dict) and 0 < reach["low"] <= reach["high"] <= 600
-    assert any("Based on 3 day(s) of traffic on 1 matching ad slot(s)" in n for n in fc["notes"])
-    assert any("part of the budget would go unspent" in n for n in fc["notes"])
-    unknown = view(inp, Avails(0, 0, 0, 1), "USD")
-    assert unknown["basis"] == "budget_only" and unknown["reach"] is None
-    assert unknown["impressions"] == {"low": 166_666, "high": 166_666}
+    return ForecastInput(500 * USD, Pricing.CPM, 3 * USD, 30, cap, Targeting(**targeting))
 
 
-def test_cache_is_refreshed_by_catalog_changes(
+def test_forecast_over_measured_inventory_matches_the_report_service(
     catalog: SqlCatalog, world: World, store: DuckDBEventStore
 ) -> None:
     pop, rock = _inventory(catalog, world)
     _traffic(store, pop, rock, NOW)
-    cache = AvailsCache()
-    inp = ForecastInput(500 * USD, Pricing.CPM, 3 * USD, 30, None, Targeting())
-    assert cache.get(catalog, store, inp, NOW).placements == 2
+    service = _service(catalog, store)
+    inp = _input(genres=frozenset({"pop"}))
+    inventory = InventoryCache().get(service, inp.targeting)
+    # 70 valid requests a day (bots and the old day left out) on 3 of the last 14 days.
+    assert (inventory.placements, inventory.decisions) == (1, 210)
+    assert (inventory.daily_impressions, inventory.daily_visitors) == (15, 4)
+    request = PlanRequest(500 * USD, Pricing.CPM, 3 * USD, AdFormat.DISPLAY, 30,
+                          FrequencyCap(3, 24), genres=frozenset({"pop"}))  # fmt: skip
+    assert forecast(inp, inventory) == service.plan(request).forecast
+    fc = view(inp, inventory, "USD")
+    # 15 requests a day for 30 days is far less than $500 buys at $3 CPM (166,666).
+    assert fc["basis"] == "traffic" and fc["limited_by_inventory"] is True
+    assert fc["impressions"] == {"low": 450, "high": 450} and fc["inventory"] == 450
+    reach = fc["reach"]
+    assert isinstance(reach, dict) and 0 < reach["low"] <= reach["high"] <= 4 * 30
+    notes = fc["notes"]
+    assert isinstance(notes, list)
+    assert notes[0].startswith("Based on the last 14 days on 1 matching ad slot(s)")
+    assert any("part of the budget would go unspent" in n for n in notes)
+    narrowed = view(
+        _input(genres=frozenset({"pop"}), countries=frozenset({"US"})), inventory, "USD"
+    )
+    assert any("Countries and devices narrow who sees the ad" in n for n in narrowed["notes"])  # type: ignore[attr-defined]
+
+
+def test_without_traffic_only_the_budget_binds(
+    catalog: SqlCatalog, world: World, store: DuckDBEventStore
+) -> None:
+    _inventory(catalog, world)
+    inventory = _service(catalog, store).inventory(genres=frozenset({"jazz"}))
+    fc = view(_input(genres=frozenset({"jazz"})), inventory, "USD")
+    assert fc["basis"] == "budget_only" and fc["reach"] is None
+    assert fc["impressions"] == {"low": 166_666, "high": 166_666}
+    assert fc["text"] == {  # type: ignore[comparison-overlap]
+        "impressions": "166,666",
+        "reach": "Unknown yet",
+        "clicks": "833–1,667",
+        "spend": "$500.00",
+    }
+
+
+def test_cache_keeps_an_answer_until_the_catalog_changes(
+    catalog: SqlCatalog, world: World, store: DuckDBEventStore
+) -> None:
+    pop, rock = _inventory(catalog, world)
+    _traffic(store, pop, rock, NOW)
+    service = _service(catalog, store)
+    cache = InventoryCache()
+    everything = Targeting()
+    first = cache.get(service, everything)
+    assert first.placements == 3  # both display slots and the video one; not the inactive one
+    store.append_batch([_request(NOW - timedelta(hours=1), pop, "hnew", "US")])
+    assert cache.get(service, everything) == first  # cached: no new query
     site = catalog.sites.all()[0]
     assert site.id is not None
     catalog.placements.add(
         Placement(site.id, "New", AdFormat.DISPLAY, frozenset({Size(300, 250)}), 2_500_000)
     )
-    assert cache.get(catalog, store, inp, NOW).placements == 3
+    fresh = cache.get(service, everything)
+    assert fresh.placements == 4 and fresh.decisions == first.decisions + 1
+    assert InventoryCache(ttl_s=0).get(service, everything) == fresh
 
 
 def test_live_forecast_reads_the_apps_event_store(
@@ -163,6 +169,8 @@ def test_live_forecast_reads_the_apps_event_store(
     resp = client.get("/campaigns/new/forecast?budget=500&genres=pop&cap=3")
     assert resp.status_code == 200, resp.text
     fc = resp.json()["forecast"]
-    assert fc["basis"] == "traffic" and fc["history_days"] == 3
-    days = fc["inventory"] // 70
-    assert fc["impressions"]["low"] == 70 * days and fc["reach"]["high"] <= 20 * days
+    assert fc["basis"] == "traffic" and fc["history_days"] == 14
+    assert (fc["daily_requests"], fc["daily_visitors"]) == (15, 4)
+    assert fc["impressions"]["low"] == fc["inventory"] == 15 * 31  # the default 31-day flight
+    empty = client.get("/campaigns/new/forecast?budget=500&genres=jazz").json()["forecast"]
+    assert empty["basis"] == "budget_only"
