@@ -2,8 +2,8 @@
 terminal (Rich tables), as CSV or JSON, or as an offline HTML file.
 
 Register them on the main Typer app with :func:`register`. They read the settings like every
-other command, open the catalog (which must be migrated) and the DuckDB event store
-**read-only**, and only read.
+other command, open the catalog (which must be migrated; SQLite's WAL lets them read it while
+a server writes) and the DuckDB event file in DuckDB's **read-only** mode, and never write.
 
 DuckDB lets one process hold its file: while ``backbeat serve`` runs, the server holds it,
 and opening it here fails with a lock error. The commands then say so and exit with status 2:
