@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backbeat.cli_imports import register as register_imports
+from backbeat.cli_reports import register as register_reports
 from backbeat.config import Settings, ensure_secret, load_settings
 from backbeat.domain.accounts import Role
 from backbeat.errors import BackbeatError, ConfigError
@@ -23,6 +24,7 @@ users_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 register_imports(app)
+register_reports(app)
 console = Console()
 err = Console(stderr=True)
 

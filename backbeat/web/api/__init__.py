@@ -13,6 +13,7 @@ from backbeat.web.api import (
     inventory,
     parties,
     reference,
+    reports,
     users,
 )
 from backbeat.web.api.errors import install_error_handlers
@@ -29,6 +30,8 @@ def build_api() -> FastAPI:
         description="Campaigns, creatives, inventory and accounts of a Backbeat ad network.",
     )
     install_error_handlers(api)
-    for module in (parties, campaigns, creatives, inventory, audiences, users, reference, imports):
+    for module in (
+        parties, campaigns, creatives, inventory, audiences, users, reference, imports, reports
+    ):
         api.include_router(module.router, prefix="/v1")
     return api
