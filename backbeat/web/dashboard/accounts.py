@@ -231,8 +231,13 @@ async def set_active(request: Request, viewer: Viewer) -> Response:
     """POST /network/accounts/users/{id}: `active` = 0 deactivates, 1 reactivates."""
     user_id: int = request.path_params["user_id"]
     form = await request.form()
-    active = field(form, "active") == "1"
+    wanted = field(form, "active")
     catalog = runtime(request).catalog
+    if wanted not in ("0", "1"):
+        errs = FormErrors()
+        errs.add(None, "Say whether the user should be active (1) or not (0).")
+        return _show(request, viewer, errors={"users": errs}, status=422)
+    active = wanted == "1"
     with catalog.transaction():
         user = catalog.users.find(user_id)
         if user is None:

@@ -3,7 +3,8 @@
  *    fallback) and say "Copied" in the element "status-<id>" (an aria-live region);
  *  - the campaign wizard's forecast refreshes as the user types (GET the panel's
  *    data-forecast-url with the form's fields);
- *  - choosing an image shows it at its real size before it is uploaded.
+ *  - choosing an image shows it at its real size before it is uploaded;
+ *  - after a failed submit, focus moves to the error summary.
  */
 (function () {
   "use strict";
@@ -43,6 +44,10 @@
     sel.removeAllRanges();
     sel.addRange(range);
   }
+
+  // After a failed submit, take keyboard users to the list of problems (it links to each field).
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
 
   Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
     var id = button.getAttribute("data-copy");

@@ -143,7 +143,11 @@ def test_deactivate_and_reactivate(
     assert element(client.get("/network/accounts").text, f"reactivate-user-{world.adv_b.user_id}")
     client.post(url, data={"csrf": csrf, "active": "1"})
     assert catalog.users.get(world.adv_b.user_id).active is True
-    own = client.post(f"/network/accounts/users/{world.admin.user_id}", data={"csrf": csrf})
+    vague = client.post(url, data={"csrf": csrf})
+    assert vague.status_code == 422 and catalog.users.get(world.adv_b.user_id).active is True
+    own = client.post(
+        f"/network/accounts/users/{world.admin.user_id}", data={"csrf": csrf, "active": "0"}
+    )
     assert own.status_code == 409 and "cannot deactivate your own account" in own.text
     assert catalog.users.get(world.admin.user_id).active is True
     missing = client.post("/network/accounts/users/99999", data={"csrf": csrf, "active": "0"})
