@@ -28,7 +28,7 @@ $(CHART_JS):
 install: $(STAMP) $(CHART_JS)
 
 run: $(STAMP) $(CHART_JS)
-	$(BIN)/backbeat init
+	$(BIN)/backbeat init --demo-if-empty
 	$(BIN)/backbeat serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(CHART_JS)

@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from backbeat.cli_demo import register as register_demo
 from backbeat.cli_imports import register as register_imports
 from backbeat.cli_reports import register as register_reports
 from backbeat.config import Settings, ensure_secret, load_settings
 from backbeat.domain.accounts import Role
 from backbeat.errors import BackbeatError, ConfigError
+from backbeat.store.catalog.protocol import Catalog
 
 app = typer.Typer(
     help="Backbeat: a self-hostable ad server for music promotion.", no_args_is_help=True
@@ -25,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 register_imports(app)
 register_reports(app)
+register_demo(app)
 console = Console()
 err = Console(stderr=True)
 
@@ -47,12 +50,19 @@ def init(
     admin_email: Annotated[
         str, typer.Option(help="e-mail of the first admin")
     ] = "admin@backbeat.local",
+    demo_if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--demo-if-empty",
+            help="when the catalog has no campaigns, fill it with the demo network and "
+            "14 days of simulated traffic (what `make run` does on a fresh machine)",
+        ),
+    ] = False,
 ) -> None:
     """Create the data directory, the signing secret and the schema; make the first admin.
 
     The admin's password and API token are printed once, the first time only."""
     from backbeat.store.catalog import open_catalog, upgrade
-    from backbeat.web.auth import create_user, issue_token
 
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,20 +71,38 @@ def init(
     try:
         if catalog.users.page(limit=1, where={"role": Role.ADMIN.value}).total:
             console.print(f"Backbeat is initialised in {settings.data_dir.resolve()}.")
-            return
-        password = secrets.token_urlsafe(12)
-        with catalog.transaction():
-            user = create_user(catalog, email=admin_email, password=password, role=Role.ADMIN)
-            assert user.id is not None
-            _, token = issue_token(catalog, user.id, "created by backbeat init")
+            password = token = ""
+        else:
+            password, token = _first_admin(catalog, admin_email)
     except BackbeatError as exc:
         raise _fail(exc) from None
     finally:
         catalog.close()
-    console.print("[bold green]Backbeat is ready.[/bold green] Keep these; they are shown once:")
-    console.print(f"  admin login:    {admin_email}")
-    console.print(f"  admin password: {password}")
-    console.print(f"  API token:      {token}")
+    if token:
+        console.print(
+            "[bold green]Backbeat is ready.[/bold green] Keep these; they are shown once:"
+        )
+        console.print(f"  admin login:    {admin_email}")
+        console.print(f"  admin password: {password}")
+        console.print(f"  API token:      {token}")
+    if demo_if_empty:
+        from backbeat.cli_demo import demo_if_empty as fill_demo
+
+        report = fill_demo(settings, console=console)
+        if report is None:
+            console.print("The catalog already has campaigns: no demo data added.")
+
+
+def _first_admin(catalog: Catalog, admin_email: str) -> tuple[str, str]:
+    """Create the first admin and an API token; return (password, token)."""
+    from backbeat.web.auth import create_user, issue_token
+
+    password = secrets.token_urlsafe(12)
+    with catalog.transaction():
+        user = create_user(catalog, email=admin_email, password=password, role=Role.ADMIN)
+        assert user.id is not None
+        _, token = issue_token(catalog, user.id, "created by backbeat init")
+    return password, token
 
 
 @app.command()
