@@ -519,7 +519,9 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=200)
     ap.add_argument("--placements-per-site", type=int, default=3)
     ap.add_argument("--user-agents", type=int, default=10_000)
-    ap.add_argument("--seed-cache", default=str(Path(tempfile.gettempdir()) / "backbeat-bench"))
+    ap.add_argument(
+        "--seed-cache", default=str(Path(tempfile.gettempdir()) / "backbeat-bench-http")
+    )
     ap.add_argument("--json", type=Path, help="write every run's figures here")
     args = ap.parse_args()
     # A SIGTERM unwinds like Ctrl-C, so the servers this run started are stopped.
