@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
+
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """The value of header `name`, matched case-insensitively; None when absent.
 
     Starlette's `Headers` is already case-insensitive; a plain dict (tests, other servers)
     may use any case, so fall back to a scan."""
+    if isinstance(headers, Headers):  # the hot path: one case-insensitive lookup
+        return headers.get(name)
     value = headers.get(name)
     if value is None:
         value = headers.get(name.lower())

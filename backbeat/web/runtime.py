@@ -28,6 +28,7 @@ from backbeat.store.events.protocol import EventStore
 from backbeat.store.events.writer import EventWriter
 from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
 from backbeat.tracking.ids import new_id
+from backbeat.tracking.pipeline import SEEN_IMPRESSION
 from backbeat.tracking.rejections import Rejections
 from backbeat.web.ingest import AsyncIngest
 
@@ -74,6 +75,7 @@ class Runtime:
         self._warm_stats()
         if self.settings.counters_backend is CountersBackend.MEMORY:
             self._warm_spend()
+            self._warm_claims()
 
     def _warm_stats(self) -> None:
         rows = self.store.query(
@@ -114,6 +116,26 @@ class Runtime:
                 self.counters.add_spend(campaign_id, "restored", old_days)
             if today.get(campaign_id):
                 self.counters.add_spend(campaign_id, day, today[campaign_id])
+
+    def _warm_claims(self) -> None:
+        """In-process claims start empty: re-claim every decision whose links are still
+        live, so a link replayed after a restart is a duplicate, not a second billable
+        event."""
+        now = self.clock()
+        ttl = self.settings.link_ttl_seconds + 60
+        since = (now - timedelta(seconds=ttl)).replace(tzinfo=None)
+        rows = self.store.query(
+            "SELECT decision_id, type, bool_or(valid) FROM events"
+            " WHERE ts >= ? AND type IN ('impression', 'viewable', 'click')"
+            " GROUP BY decision_id, type",
+            [since],
+        )
+        prefix = {"impression": "imp", "viewable": "view", "click": "click"}
+        moment = now.timestamp()
+        for decision_id, kind, valid in rows:
+            self.counters.claim(f"{prefix[str(kind)]}:{decision_id}", ttl)
+            if kind == "impression" and valid:
+                self.counters.add_member(SEEN_IMPRESSION, str(decision_id), moment, ttl)
 
     def close(self) -> None:
         self.holder_stop()

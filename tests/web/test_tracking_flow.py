@@ -317,3 +317,30 @@ def test_bad_conversions_are_4xx(env: Env) -> None:
         assert resp.status_code == 422, query
         assert resp.json()["error"]["fields"][0]["field"] == field
     assert env.events() == []
+
+
+def test_a_link_replayed_after_a_restart_is_still_a_duplicate(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    net = build_network(catalog)
+    app = create_app(settings, catalog=catalog)
+    with TestClient(app) as client:
+        env = Env(client, net, app.state.runtime, Clock())
+        ad = env.serve(net.top.id or 0)["ads"][0]
+        env.hit(ad["imp"])
+        env.hit(ad["click"])
+        env.flush()
+    again = create_app(settings, catalog=catalog)  # in-process counters start empty
+    with TestClient(again) as client:
+        env = Env(client, net, again.state.runtime, Clock())
+        env.hit(ad["imp"])
+        env.hit(ad["click"])
+        rows = [(t, v, r, p) for t, v, r, p, _ in env.events()]
+        restored = env.rt.counters.spend(net.campaign.id or 0, "x").total_micros
+    assert restored == 4_000  # spend came back from the events, not billed twice
+    assert rows == [
+        ("impression", True, None, 4_000),
+        ("click", True, None, 0),
+        ("impression", False, "duplicate", 0),
+        ("click", False, "duplicate_click", 0),
+    ]
