@@ -133,6 +133,11 @@ class TrackingPayload:
 # Fixed part: version, decision id, six catalog ids, price, expiry, frequency window,
 # width, height, flags, country. Then the enum codes and the texts.
 _FIXED = struct.Struct(">B16s6IIIIHHB2s")
+# The same layout in three pieces, so links that differ only in price share the others.
+_HEAD = struct.Struct(">B16s6I")
+_PRICE = struct.Struct(">I")
+_AFTER_PRICE = struct.Struct(">IIHHB2s")
+assert _HEAD.size + _PRICE.size + _AFTER_PRICE.size == _FIXED.size
 
 
 class _Reader:
@@ -185,25 +190,43 @@ def _code(value: E, table: dict[E, int]) -> bytes:
     return bytes((code,)) if code else b"\x00" + _text(value.value)
 
 
+class _Packer:
+    """The parts of a body that do not depend on the link's kind and price, built once, so
+    the three links of one decision share one UUID parse, one size parse and one tail."""
+
+    __slots__ = ("after_price", "head", "tail")
+
+    def __init__(self, p: TrackingPayload) -> None:
+        size = Size.parse(p.size)
+        flags = (_FLAG_GENRE_MATCH if p.genre_match else 0) | (_FLAG_VISITOR if p.visitor else 0)
+        self.head = _HEAD.pack(
+            VERSION, uuid.UUID(p.decision_id).bytes, p.campaign_id, p.creative_id,
+            p.placement_id, p.site_id, p.advertiser_id, p.publisher_id,
+        )
+        self.after_price = _AFTER_PRICE.pack(
+            p.expires, p.freq_window_s, size.width, size.height, flags, p.country.encode("ascii")
+        )
+        self.tail = b"".join((
+            _code(p.format, FORMAT_CODES),
+            _code(p.objective, OBJECTIVE_CODES),
+            _code(p.device, DEVICE_CODES),
+            _text(p.genre),
+            _text(p.visitor) if p.visitor else b"",
+            _text(p.site_domain),
+        ))
+
+    def body(self, kind: EventType, price_micros: int) -> bytes:
+        return b"".join((
+            self.head,
+            _PRICE.pack(price_micros),
+            self.after_price,
+            _code(kind, KIND_CODES),
+            self.tail,
+        ))
+
+
 def _pack(p: TrackingPayload) -> bytes:
-    size = Size.parse(p.size)
-    flags = (_FLAG_GENRE_MATCH if p.genre_match else 0) | (_FLAG_VISITOR if p.visitor else 0)
-    fixed = _FIXED.pack(
-        VERSION, uuid.UUID(p.decision_id).bytes, p.campaign_id, p.creative_id, p.placement_id,
-        p.site_id, p.advertiser_id, p.publisher_id, p.price_micros, p.expires, p.freq_window_s,
-        size.width, size.height, flags, p.country.encode("ascii"),
-    )
-    parts = [
-        fixed,
-        _code(p.kind, KIND_CODES),
-        _code(p.format, FORMAT_CODES),
-        _code(p.objective, OBJECTIVE_CODES),
-        _code(p.device, DEVICE_CODES),
-        _text(p.genre),
-        _text(p.visitor) if p.visitor else b"",
-        _text(p.site_domain),
-    ]
-    return b"".join(parts)
+    return _Packer(p).body(p.kind, p.price_micros)
 
 
 def _uuid_text(raw: bytes) -> str:
@@ -248,15 +271,45 @@ def _token_key(secret: bytes) -> bytes:
 
 
 def _mac(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, body, hashlib.sha256).digest()[:MAC_BYTES]
+    # hmac.digest is the one-shot OpenSSL path: same bytes as hmac.new(...).digest().
+    return hmac.digest(key, body, "sha256")[:MAC_BYTES]
+
+
+def _token(key: bytes, body: bytes) -> str:
+    return base64.urlsafe_b64encode(body + _mac(key, body)).rstrip(b"=").decode("ascii")
 
 
 def sign(payload: TrackingPayload, secret: bytes) -> str:
     """The URL-safe token for `payload` (about 150-200 characters)."""
     payload.validate()
-    body = _pack(payload)
-    token = base64.urlsafe_b64encode(body + _mac(_token_key(secret), body)).rstrip(b"=")
-    return token.decode("ascii")
+    return _token(_token_key(secret), _pack(payload))
+
+
+def sign_links(
+    base: TrackingPayload, secret: bytes, imp_price_micros: int, click_price_micros: int
+) -> tuple[str, str, str]:
+    """The impression, viewable and click tokens of one served ad, in that order.
+
+    Each equals ``sign(replace(base, kind=..., price_micros=...), secret)`` with the
+    impression billed `imp_price_micros`, the viewable link 0 and the click
+    `click_price_micros`; `base.kind` and `base.price_micros` are replaced (but must be
+    valid themselves). The payload is validated and packed once instead of three times
+    (this runs on every decision)."""
+    base.validate()
+    p = Problems()
+    for name, value in (
+        ("imp_price_micros", imp_price_micros), ("click_price_micros", click_price_micros)
+    ):
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_U32
+        p.check(ok, name, f"must be an integer from 0 to {_MAX_U32}")
+    p.raise_if_any()
+    key = _token_key(secret)
+    packer = _Packer(base)
+    return (
+        _token(key, packer.body(EventType.IMPRESSION, imp_price_micros)),
+        _token(key, packer.body(EventType.VIEWABLE, 0)),
+        _token(key, packer.body(EventType.CLICK, click_price_micros)),
+    )
 
 
 def _decode(token: str) -> bytes:

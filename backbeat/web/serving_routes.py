@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -26,7 +25,7 @@ from backbeat.serving.request import AdRequest, Decision, NoFill
 from backbeat.tracking.geo import request_country
 from backbeat.tracking.headers import url_host
 from backbeat.tracking.pipeline import audience_key
-from backbeat.tracking.signing import TrackingPayload, sign
+from backbeat.tracking.signing import TrackingPayload, sign_links
 from backbeat.tracking.useragent import classify
 from backbeat.tracking.visitor import VISITOR_COOKIE, Visitor, identify
 from backbeat.web.auth import authenticate_token
@@ -143,11 +142,8 @@ class Slots:
             freq_window_s=cap.hours * 3600 if cap else 86_400,
         )
         cpm = d.pricing is Pricing.CPM
-        secret = rt.secret
-        imp = sign(replace(base, price_micros=d.price_micros if cpm else 0), secret)
-        view = sign(replace(base, kind=EventType.VIEWABLE), secret)
-        click = sign(
-            replace(base, kind=EventType.CLICK, price_micros=0 if cpm else d.price_micros), secret
+        imp, view, click = sign_links(
+            base, rt.secret, d.price_micros if cpm else 0, 0 if cpm else d.price_micros
         )
         root = rt.settings.base_url
         self.events.append(self._event(d))

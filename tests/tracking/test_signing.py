@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -193,4 +194,39 @@ def test_sign_names_every_bad_field() -> None:
 def test_short_secret_is_refused() -> None:
     with pytest.raises(ValidationFailed) as err:
         sign(make_payload(), b"short")
+    assert err.value.fields[0].field == "secret"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"visitor": None, "site_domain": "", "genre_match": False, "genre": ""},
+        {"format": AdFormat.VIDEO, "size": "640x360", "device": DeviceType.MOBILE, "genre": "jé"},
+    ],
+)
+@pytest.mark.parametrize("prices", [(2_500, 0), (0, 1_250_000), (0, 0)])
+def test_sign_links_equals_three_signs(overrides: dict[str, object], prices: tuple[int, int]) -> None:
+    base = make_payload(price_micros=777, **overrides)
+    imp_price, click_price = prices
+    imp, view, click = signing.sign_links(base, SECRET, imp_price, click_price)
+    expected = [
+        replace(base, kind=EventType.IMPRESSION, price_micros=imp_price),
+        replace(base, kind=EventType.VIEWABLE, price_micros=0),
+        replace(base, kind=EventType.CLICK, price_micros=click_price),
+    ]
+    assert [imp, view, click] == [sign(p, SECRET) for p in expected]
+    assert [verify(t, SECRET, NOW) for t in (imp, view, click)] == expected
+
+
+def test_sign_links_names_bad_fields_and_prices() -> None:
+    bad = make_payload(decision_id="nope", country="usa")
+    with pytest.raises(ValidationFailed) as err:
+        signing.sign_links(bad, SECRET, 0, 0)
+    assert {f.field for f in err.value.fields} == {"decision_id", "country"}
+    with pytest.raises(ValidationFailed) as err:
+        signing.sign_links(make_payload(), SECRET, -1, 1 << 40)
+    assert {f.field for f in err.value.fields} == {"imp_price_micros", "click_price_micros"}
+    with pytest.raises(ValidationFailed) as err:
+        signing.sign_links(make_payload(), b"short", 0, 0)
     assert err.value.fields[0].field == "secret"
