@@ -35,10 +35,19 @@ def uuid7_from_parts(unix_ms: int, rand74: int) -> uuid.UUID:
         raise ValidationFailed.one("unix_ms", "must fit in 48 bits")
     if not 0 <= rand74 <= _RAND_MASK:
         raise ValidationFailed.one("rand74", "must fit in 74 bits")
+    return uuid.UUID(int=_uuid7_int(unix_ms, rand74))
+
+
+def _uuid7_int(unix_ms: int, rand74: int) -> int:
     rand_a = rand74 >> 62
     rand_b = rand74 & ((1 << 62) - 1)
-    value = (unix_ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    return uuid.UUID(int=value)
+    return (unix_ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+
+
+def _text(value: int) -> str:
+    """The canonical 8-4-4-4-12 form of a 128-bit int (what ``str(uuid.UUID(int=v))`` gives)."""
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class UUID7Generator:
@@ -59,7 +68,7 @@ class UUID7Generator:
         # Top bit clear: at least 2**73 increments fit before the counter could overflow.
         return int.from_bytes(self._rng(10), "big") & (_RAND_MASK >> 1)
 
-    def __call__(self) -> uuid.UUID:
+    def _next(self) -> int:
         ms = self._clock_ns() // 1_000_000
         with self._lock:
             if ms > self._last_ms:
@@ -68,7 +77,16 @@ class UUID7Generator:
                 self._last_rand += 1
                 if self._last_rand > _RAND_MASK:
                     self._last_ms, self._last_rand = self._last_ms + 1, self._fresh()
-            return uuid7_from_parts(self._last_ms, self._last_rand)
+            if self._last_ms > _MAX_MS:
+                raise ValidationFailed.one("unix_ms", "must fit in 48 bits")
+            return _uuid7_int(self._last_ms, self._last_rand)
+
+    def __call__(self) -> uuid.UUID:
+        return uuid.UUID(int=self._next())
+
+    def text(self) -> str:
+        """The next id as its canonical 36-character string, without a ``uuid.UUID``."""
+        return _text(self._next())
 
 
 _default = UUID7Generator()
@@ -76,7 +94,7 @@ _default = UUID7Generator()
 
 def new_id() -> str:
     """A new UUIDv7 as its canonical 36-character string (the event and decision id form)."""
-    return str(_default())
+    return _default.text()
 
 
 def _parse(value: uuid.UUID | str, field: str) -> uuid.UUID:

@@ -3,7 +3,8 @@
 **Cookieless (default).** The visitor id is ``BLAKE2b(key=daily_salt, IP | UA)``, as
 Plausible does it, but network-wide rather than per site: a frequency cap, a reach figure
 and a view-through conversion on the advertiser's own site all need the same person to get
-the same id on every site of the network that day. The salt is derived from the server secret and the UTC date
+the same id on every site of the network that day. The salt is derived from the server
+secret and the UTC date
 (``HMAC-SHA256(secret, "backbeat/visitor-salt/v1/" + date)``) rather than drawn at random
 and kept in memory for 24 h, because every serving process and host must compute the
 same id for the same person on the same day (frequency caps and unique clicks depend on
@@ -38,7 +39,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from backbeat.config import VisitorMode
@@ -78,18 +79,48 @@ def utc_day(now: float) -> date:
     return datetime.fromtimestamp(now, tz=UTC).date()
 
 
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def _salt_at(secret: bytes, now: float) -> bytes:
+    # Unix time has no leap seconds, so the UTC day is a floor division: no datetime per call.
+    return _salt_of_day(secret, int(now // 86_400))
+
+
+@lru_cache(maxsize=4)
+def _salt_of_day(secret: bytes, day_number: int) -> bytes:
+    return daily_salt(secret, _EPOCH_DAY + timedelta(days=day_number))
+
+
+def _canonical_ipv4(ip: str) -> bool:
+    """True for a dotted quad that `ipaddress` would print back unchanged."""
+    parts = ip.split(".")
+    return len(parts) == 4 and all(
+        p.isascii() and p.isdigit() and (p == "0" or p[0] != "0") and int(p) <= 255
+        for p in parts
+    )
+
+
 def _normal_ip(ip: str) -> str:
+    ip = ip.strip()
+    if _canonical_ipv4(ip):  # the common case, without building an ipaddress object
+        return ip
     try:
-        addr = ipaddress.ip_address(ip.strip())
+        addr = ipaddress.ip_address(ip)
     except ValueError:
-        return ip.strip()
+        return ip
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
     return addr.compressed
 
 
+@lru_cache(maxsize=8)
+def _keyed(salt: bytes, person: bytes) -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=16, key=salt, person=person)
+
+
 def _hash(salt: bytes, person: bytes, *parts: str) -> str:
-    h = hashlib.blake2b(digest_size=16, key=salt, person=person)
+    h = _keyed(salt, person).copy()  # copying a keyed state skips re-keying per request
     for part in parts:
         data = part.encode("utf-8", errors="surrogatepass")
         h.update(len(data).to_bytes(4, "big"))  # length-prefixed: no ambiguous joins
@@ -99,14 +130,12 @@ def _hash(salt: bytes, person: bytes, *parts: str) -> str:
 
 def cookieless_id(secret: bytes, now: float, ip: str, user_agent: str) -> str:
     """The visitor id for (IP, UA) on the UTC day of `now`: "h" + 22 characters."""
-    salt = daily_salt(secret, utc_day(now))
-    return "h" + _hash(salt, b"bb-visitor", _normal_ip(ip), user_agent)
+    return "h" + _hash(_salt_at(secret, now), b"bb-visitor", _normal_ip(ip), user_agent)
 
 
 def abuse_key(secret: bytes, now: float, ip: str, user_agent: str) -> str:
     """The short-lived key for rate limits and double clicks (site-independent)."""
-    salt = daily_salt(secret, utc_day(now))
-    return "k" + _hash(salt, b"bb-abuse-key", _normal_ip(ip), user_agent)
+    return "k" + _hash(_salt_at(secret, now), b"bb-abuse-key", _normal_ip(ip), user_agent)
 
 
 def new_cookie_id(token: Callable[[int], bytes] = secrets.token_bytes) -> str:
@@ -131,7 +160,8 @@ def identify(
     token: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Visitor:
     """Resolve the visitor of one request. `dnt`/`gpc` are the raw header values."""
-    key = abuse_key(secret, now, ip, user_agent)
+    salt, ip = _salt_at(secret, now), _normal_ip(ip)  # once for both hashes
+    key = "k" + _hash(salt, b"bb-abuse-key", ip, user_agent)
     if wants_privacy(dnt, gpc):
         return Visitor(ANONYMOUS, key)
     if mode is VisitorMode.COOKIE:
@@ -139,4 +169,4 @@ def identify(
             return Visitor(cookie, key)
         fresh = new_cookie_id(token)
         return Visitor(fresh, key, new_cookie=fresh)
-    return Visitor(cookieless_id(secret, now, ip, user_agent), key)
+    return Visitor("h" + _hash(salt, b"bb-visitor", ip, user_agent), key)

@@ -111,3 +111,14 @@ def test_timestamp_extraction_refuses_other_versions_and_garbage() -> None:
     with pytest.raises(ValidationFailed) as err:
         uuid7_time("not-a-uuid", field="decision_id")
     assert err.value.fields[0].field == "decision_id"
+
+
+def test_text_is_the_canonical_string_of_the_same_ids() -> None:
+    clock = iter(range(1_700_000_000_000_000_000, 1_700_000_000_000_000_000 + 3_000_000, 500_000))
+    a = UUID7Generator(clock_ns=lambda: next(clock), rng=lambda n: bytes(range(n)))
+    clock2 = iter(range(1_700_000_000_000_000_000, 1_700_000_000_000_000_000 + 3_000_000, 500_000))
+    b = UUID7Generator(clock_ns=lambda: next(clock2), rng=lambda n: bytes(range(n)))
+    texts = [a.text() for _ in range(6)]
+    assert texts == [str(b()) for _ in range(6)]
+    assert texts == sorted(texts) and len(set(texts)) == 6
+    assert all(len(t) == 36 and uuid.UUID(t).version == 7 for t in texts)

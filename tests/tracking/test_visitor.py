@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import fields
 from datetime import date
 
 from backbeat.config import VisitorMode
+from backbeat.tracking import visitor
 from backbeat.tracking.visitor import (
     ANONYMOUS,
     Visitor,
@@ -132,3 +134,26 @@ def test_cookie_ids_are_random() -> None:
     assert all(valid_cookie(i) for i in ids)
     assert not valid_cookie("h" + "A" * 22)
     assert not valid_cookie(None)
+
+
+def test_identify_matches_the_public_hashes_and_the_utc_day_salt() -> None:
+    for now in (NOW, 1_764_374_400.0 - 0.001, 1_764_374_400.0, 0.0, 4_102_444_800.5):
+        v = ident(now=now, ip=" 198.51.100.7 ")
+        assert v.id == cookieless_id(SECRET, now, "198.51.100.7", CHROME)
+        assert v.key == abuse_key(SECRET, now, "198.51.100.7", CHROME)
+        assert visitor._salt_at(SECRET, now) == daily_salt(SECRET, utc_day(now))
+
+
+def test_ipv4_fast_path_agrees_with_ipaddress() -> None:
+    for raw in (
+        "203.0.113.77", " 10.0.0.1 ", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4",
+        "1.2.3", "1.2.3.4.5", "1..2.3", "١.2.3.4", "+1.2.3.4", "::ffff:1.2.3.4", "2001:db8::1",
+        "", "not an ip",
+    ):
+        try:
+            addr = ipaddress.ip_address(raw.strip())
+            ipv4 = getattr(addr, "ipv4_mapped", None)
+            expected = str(ipv4) if ipv4 is not None else addr.compressed
+        except ValueError:
+            expected = raw.strip()
+        assert visitor._normal_ip(raw) == expected, raw
