@@ -94,8 +94,8 @@ class Browser:
             self.pending = []
             for resp in done:
                 self.tally[f"status {resp.status_code // 100}xx"] += 1
-        while not self.rt.ingest.idle:
-            await asyncio.sleep(0)
+        while not self.rt.ingest.idle:  # decisions queued after the last beacon
+            await asyncio.sleep(0.001)
         if flush:
             self.rt.writer.flush(timeout=60)
             self._dirty = False

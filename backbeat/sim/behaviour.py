@@ -32,7 +32,7 @@ RENDER = 0.97  # the ad began to render (the rest left the page first)
 BOT_RENDER = 0.92
 BOT_VIEW = 0.25
 BOT_CLICK = 0.003
-MISMATCH = 0.25
+MISMATCH = 0.1
 FATIGUE = 0.8
 DEVICE = {
     DeviceType.MOBILE: 1.1,

@@ -164,7 +164,7 @@ PUBLISHERS = (
 SITES = (
     SiteSeed(
         "bars", "verse", "Bars & Verses", "barsandverses.example", "US",
-        frozenset({"hip-hop", "rnb"}), 480,
+        frozenset({"hip-hop", "rnb"}), 300,
         (
             _p("Top leaderboard", LEADERBOARD, "3.00", DESKTOPS, 0.64),
             _p("In-lyrics MPU", MPU, "3.00", EVERY_DEVICE, 0.58),
@@ -174,7 +174,7 @@ SITES = (
     ),
     SiteSeed(
         "chart", "verse", "Chart Buzz", "chartbuzz.example", "US",
-        frozenset({"pop", "k-pop"}), 520,
+        frozenset({"pop", "k-pop"}), 420,
         (
             _p("Header leaderboard", LEADERBOARD, "3.00", DESKTOPS, 0.62),
             _p("Article MPU", MPU, "3.00", EVERY_DEVICE, 0.55),
@@ -186,7 +186,7 @@ SITES = (
     ),
     SiteSeed(
         "static", "static", "The Quiet Static", "quietstatic.example", "GB",
-        frozenset({"alternative", "singer-songwriter", "folk"}), 200,
+        frozenset({"alternative", "singer-songwriter", "folk"}), 140,
         (
             _p("Sidebar MPU", MPU, "2.50", EVERY_DEVICE, 0.5),
             _p("In-post banner", MOBILE, "2.50", PHONES, 0.72),
@@ -197,7 +197,7 @@ SITES = (
     ),
     SiteSeed(
         "pulse", "pulse", "Pulse Circuit", "pulsecircuit.example", "GB",
-        frozenset({"electronic"}), 380,
+        frozenset({"electronic"}), 420,
         (
             _p("Leaderboard", LEADERBOARD, "3.00", DESKTOPS, 0.61),
             _p("MPU", MPU, "3.00", EVERY_DEVICE, 0.57),
@@ -209,7 +209,7 @@ SITES = (
     ),
     SiteSeed(
         "gravel", "heartland", "Gravel Road Radio", "gravelroadradio.example", "US",
-        frozenset({"country", "folk"}), 290,
+        frozenset({"country", "folk"}), 200,
         (
             _p("Player MPU", MPU, "2.50", EVERY_DEVICE, 0.74),
             _p("Leaderboard", LEADERBOARD, "2.50", DESKTOPS, 0.6),
@@ -219,7 +219,7 @@ SITES = (
     ),
     SiteSeed(
         "anvil", "anvil", "Iron Anvil Forum", "ironanvil.example", "DE",
-        frozenset({"metal", "rock", "punk"}), 230,
+        frozenset({"metal", "rock", "punk"}), 160,
         (
             _p("Thread leaderboard", LEADERBOARD, "2.50", DESKTOPS, 0.55),
             _p("Sidebar MPU", MPU, "2.50", DESKTOPS, 0.46),
@@ -232,7 +232,7 @@ SITES = (
     ),
     SiteSeed(
         "bluenote", "heartland", "Blue Note Hour", "bluenotehour.example", "US",
-        frozenset({"jazz", "classical", "blues"}), 160,
+        frozenset({"jazz", "classical", "blues"}), 110,
         (
             _p("Player MPU", MPU, "2.50", EVERY_DEVICE, 0.71),
             _p("Leaderboard", LEADERBOARD, "2.50", DESKTOPS, 0.6),
@@ -243,7 +243,7 @@ SITES = (
     ),
     SiteSeed(
         "ritmo", "pulse", "Ritmo Total", "ritmototal.example", "MX",
-        frozenset({"latin"}), 260,
+        frozenset({"latin"}), 170,
         (
             _p("Leaderboard", LEADERBOARD, "2.50", DESKTOPS, 0.6),
             _p("MPU", MPU, "2.50", EVERY_DEVICE, 0.56),
@@ -288,7 +288,7 @@ CAMPAIGNS = (
     ),
     CampaignSeed(
         "nd-vinyl", "novalux", "Night Drive vinyl: clicked, not bought", Objective.RETARGETING,
-        Pricing.CPM, usd("8.00"), usd("1.00"), DestinationKind.STORE,
+        Pricing.CPM, usd("8.00"), usd("0.60"), DestinationKind.STORE,
         "https://shop.novalux.example/night-drive-vinyl",
         frozenset({"electronic", "pop"}),
         (
@@ -302,7 +302,7 @@ CAMPAIGNS = (
     ),
     CampaignSeed(
         "gravel-hearts", "sadie", "Gravel Hearts: album out now", Objective.TRAFFIC, Pricing.CPM,
-        usd("4.50"), usd("31"), DestinationKind.STREAMING,
+        usd("4.50"), usd("24"), DestinationKind.STREAMING,
         "https://listen.example/sadie-ray/gravel-hearts",
         frozenset({"country", "folk"}),
         (
@@ -331,38 +331,38 @@ CAMPAIGNS = (
     ),
     CampaignSeed(
         "undertow", "granite", "Iron Tide: Undertow album", Objective.TRAFFIC, Pricing.CPM,
-        usd("4.00"), usd("17"), DestinationKind.STREAMING,
+        usd("4.00"), usd("12.50"), DestinationKind.STREAMING,
         "https://listen.example/iron-tide/undertow",
         frozenset({"metal", "rock", "punk"}),
         (
             _c("ut-board", "Wave leaderboard", LEADERBOARD, "IRON TIDE", "Undertow: out now",
-               "Listen", 0.017, "Iron Tide, Undertow: a black wave"),
+               "Listen", 0.022, "Iron Tide, Undertow: a black wave"),
             _c("ut-mpu", "Album cover", MPU, "IRON TIDE", "Undertow", "Stream the album",
-               0.02, "Iron Tide, Undertow album cover"),
+               0.025, "Iron Tide, Undertow album cover"),
             _c("ut-mobile", "Mobile banner", MOBILE, "IRON TIDE", "Undertow out now", "Listen",
-               0.015, "Iron Tide Undertow"),
+               0.02, "Iron Tide Undertow"),
         ),
         timezone="America/New_York", cap=FrequencyCap(5, 24),
         genres=frozenset({"metal", "rock", "punk"}),
     ),
     CampaignSeed(
         "sampler", "granite", "Granite Records: label sampler", Objective.AWARENESS, Pricing.CPM,
-        usd("3.00"), usd("47"), DestinationKind.SOCIAL,
+        usd("3.00"), usd("37"), DestinationKind.SOCIAL,
         "https://social.example/graniterecords/sampler",
         frozenset(),  # a sampler of every genre: nobody's favourite
         (
             _c("gs-board", "Roster leaderboard", LEADERBOARD, "GRANITE RECORDS",
-               "New music from our roster", "Follow", 0.005, "Granite Records roster collage"),
+               "New music from our roster", "Follow", 0.0035, "Granite Records roster collage"),
             _c("gs-mpu", "Roster tile", MPU, "GRANITE RECORDS", "Ten artists, one playlist",
-               "Follow", 0.005, "Granite Records sampler playlist"),
+               "Follow", 0.0035, "Granite Records sampler playlist"),
             _c("gs-mobile", "Roster banner", MOBILE, "GRANITE RECORDS", "The label sampler",
-               "Follow", 0.005, "Granite Records sampler"),
+               "Follow", 0.0035, "Granite Records sampler"),
         ),
         timezone="America/New_York", cap=FrequencyCap(2, 24),
     ),
     CampaignSeed(
         "paper-planes", "granite", "MC Juno: Paper Planes", Objective.TRAFFIC, Pricing.CPC,
-        usd("0.60"), usd("54"), DestinationKind.STREAMING,
+        usd("0.60"), usd("24"), DestinationKind.STREAMING,
         "https://listen.example/mc-juno/paper-planes",
         frozenset({"hip-hop", "rnb"}),
         (
@@ -378,7 +378,7 @@ CAMPAIGNS = (
     ),
     CampaignSeed(
         "fuego", "granite", "Luna Vega: Fuego Lento", Objective.TRAFFIC, Pricing.CPM,
-        usd("4.00"), usd("19"), DestinationKind.STREAMING,
+        usd("4.00"), usd("12"), DestinationKind.STREAMING,
         "https://listen.example/luna-vega/fuego-lento",
         frozenset({"latin"}),
         (
@@ -392,7 +392,7 @@ CAMPAIGNS = (
     ),
     CampaignSeed(
         "early-bird", "sunset", "Sunset Valley 2026: early bird", Objective.TRAFFIC, Pricing.CPM,
-        usd("5.50"), usd("189"), DestinationKind.TICKETS,
+        usd("5.50"), usd("140"), DestinationKind.TICKETS,
         "https://tickets.example/sunset-valley-2026",
         frozenset({"electronic"}),
         (
@@ -404,12 +404,12 @@ CAMPAIGNS = (
                "Tickets", 0.022, "Sunset Valley early bird"),
         ),
         timezone="America/Los_Angeles", cap=FrequencyCap(4, 24),
-        genres=frozenset({"electronic"}), widen_after=0.5,
+        genres=frozenset({"electronic"}), widen_after=0.6,
         conversion_rate=0.1, view_conversion_rate=0.0008, order_value=("129.00", "189.00"),
     ),
     CampaignSeed(
         "merch", "sunset", "Sunset Valley merch: festival fans", Objective.RETARGETING,
-        Pricing.CPM, usd("8.00"), usd("1.50"), DestinationKind.STORE,
+        Pricing.CPM, usd("8.00"), usd("0.60"), DestinationKind.STORE,
         "https://shop.sunsetvalley.example/merch",
         frozenset({"electronic"}),
         (

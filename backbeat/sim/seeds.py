@@ -129,9 +129,12 @@ def _add_users(catalog: Catalog, seeded: Seeded) -> None:
         seeded.logins.append(DemoLogin(email, DEMO_PASSWORD, role, tenant))
 
 
+MIN_BUDGET: Micros = MICROS // 2
+
+
 def scaled(micros: Micros, factor: float) -> Micros:
-    """A budget scaled with the traffic, in whole cents and at least one dollar."""
-    return max(MICROS, round(micros * factor / 10_000) * 10_000)
+    """A budget scaled with the traffic, in whole cents and at least 50 cents."""
+    return max(MIN_BUDGET, round(micros * factor / 10_000) * 10_000)
 
 
 def _flight(seed: CampaignSeed, start: datetime, end: datetime) -> tuple[datetime, datetime]:

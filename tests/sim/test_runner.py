@@ -1,11 +1,16 @@
 """The planted problems, seen in the event store after a short simulation through the real app.
 
-One simulation of two days serves every planted-truth test: the demo's own seeds, on the
-sites the problems live on (Pulse Circuit and Chart Buzz at three times their traffic, so two
-days carry enough clicks to test), with budgets raised to match and the festival's targeting
-cleared after a quarter of the period rather than half (so its off-genre delivery is long
-enough to measure in two days). Counts are read back with SQL from the DuckDB event store the
-real tracking code wrote.
+One simulation of two days serves every planted-truth test. It uses the demo's own seeds,
+on the sites where the problems live, with these changes:
+
+- Pulse Circuit and Chart Buzz run at three times their traffic, so two days hold enough
+  clicks to test;
+- budgets are raised to match;
+- the festival's targeting is cleared after a quarter of the period rather than halfway,
+  so its off-genre delivery lasts long enough to measure in two days;
+- buying is five times as likely.
+
+Counts are read back with SQL from the DuckDB event store that the real tracking code wrote.
 """
 
 from __future__ import annotations
@@ -29,10 +34,15 @@ UNTIL = datetime(2026, 3, 12, 18, tzinfo=UTC)
 TRAFFIC = {"pulse": 3.0, "chart": 3.0, "bars": 1.0, "anvil": 1.0, "gravel": 1.0, "static": 0.5}
 CAMPAIGNS = {"night-drive", "early-bird", "sampler", "undertow", "sadie-tour", "gravel-hearts"}
 BUDGETS = 4  # more traffic, more budget: pacing should not be what limits delivery here
+ORDERS = 5  # five times the buying, so two days hold enough orders to check attribution
 
 
 def subnetwork(
-    traffic: dict[str, float], campaigns: set[str], budgets: float, widen: float = 0.25
+    traffic: dict[str, float],
+    campaigns: set[str],
+    budgets: float,
+    widen: float = 0.25,
+    orders: float = 1.0,
 ) -> DemoNetwork:
     sites = tuple(
         replace(s, daily_pageviews=round(s.daily_pageviews * traffic[s.key]))
@@ -40,7 +50,12 @@ def subnetwork(
         if s.key in traffic
     )
     camps = tuple(
-        replace(c, budget=round(c.budget * budgets), widen_after=c.widen_after and widen)
+        replace(
+            c,
+            budget=round(c.budget * budgets),
+            widen_after=c.widen_after and widen,
+            conversion_rate=min(0.5, c.conversion_rate * orders),
+        )
         for c in NETWORK.campaigns
         if c.key in campaigns
     )
@@ -92,7 +107,7 @@ def ctr(counts: tuple[int, int]) -> float:
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Data]:
     root = tmp_path_factory.mktemp("demo")
     settings = load_settings(data_dir=root, secret_key="d" * 48)
-    network = subnetwork(TRAFFIC, CAMPAIGNS, BUDGETS)
+    network = subnetwork(TRAFFIC, CAMPAIGNS, BUDGETS, orders=ORDERS)
     report = simulate(
         settings, SimOptions(days=2, seed=5, until=UNTIL, users=False, network=network)
     )
@@ -175,7 +190,8 @@ def test_forum_traffic_is_heavily_invalid(data: Data) -> None:
     share = {int(s): (float(inv), float(bots)) for s, inv, bots in rows}
     anvil = data.report.seeded.sites["anvil"].id
     assert share[anvil][0] > 0.2 and share[anvil][1] > 0.9
-    assert all(inv < 0.1 for s, (inv, _) in share.items() if s != anvil)
+    others = [inv for s, (inv, _) in share.items() if s != anvil]
+    assert others and max(others) < share[anvil][0] / 2
 
 
 def test_ireland_tour_underdelivers(data: Data) -> None:
