@@ -52,7 +52,7 @@ class Slate:
     """Ranked candidates, their equal-bound groups, and the CTR each CPC candidate was
     ranked with."""
 
-    __slots__ = ("block", "ctr", "groups", "ranked")
+    __slots__ = ("_by_country", "block", "ctr", "groups", "ranked")
 
     def __init__(self, block: int, ranked: list[Ranked], ctr: dict[int, float]) -> None:
         self.block = block
@@ -60,11 +60,32 @@ class Slate:
         self.ctr = ctr
         groups: list[tuple[int, int]] = []
         start = 0
-        for i in range(1, len(ranked) + 1):
-            if i == len(ranked) or ranked[i].bound != ranked[start].bound:
+        bound = 0.0
+        for i, r in enumerate(ranked):
+            if i and r.bound != bound:
                 groups.append((start, i))
                 start = i
+            bound = r.bound
+        if ranked:
+            groups.append((start, len(ranked)))
         self.groups = groups
+        # Positions of the candidates open to every country, and of those restricted to each
+        # country: built on the first for_country() call, shared by all of this slate's countries.
+        self._by_country: tuple[list[int], dict[str, list[int]]] | None = None
+
+    def _country_positions(self) -> tuple[list[int], dict[str, list[int]]]:
+        if self._by_country is None:
+            open_to_all: list[int] = []
+            by_country: dict[str, list[int]] = {}
+            for i, r in enumerate(self.ranked):
+                countries = r.entry.countries
+                if countries is None:
+                    open_to_all.append(i)
+                else:
+                    for c in countries:
+                        by_country.setdefault(c, []).append(i)
+            self._by_country = (open_to_all, by_country)
+        return self._by_country
 
 
 def build_slate(
@@ -104,5 +125,9 @@ def for_country(slate: Slate, country: str | None) -> Slate:
 
     Country targeting is the most selective request filter, so the decider keeps one such
     slate per (shape, country) and block: fewer candidates to skip during the walk."""
-    kept = [r for r in slate.ranked if r.entry.countries is None or country in r.entry.countries]
-    return Slate(slate.block, kept, slate.ctr)
+    open_to_all, by_country = slate._country_positions()
+    only_here = by_country.get(country) if country is not None else None
+    # Both lists ascend, so sorting their concatenation is one merge of two runs.
+    positions = sorted(open_to_all + only_here) if only_here else open_to_all
+    ranked = slate.ranked
+    return Slate(slate.block, [ranked[i] for i in positions], slate.ctr)

@@ -102,3 +102,26 @@ def test_for_country_keeps_order_and_regroups() -> None:
     assert [r.cand.id for r in for_country(base, "DE").ranked] == [1, 2, 3]
     assert [r.cand.id for r in for_country(base, None).ranked] == [2]
     assert us.block == base.block and us.ctr is base.ctr
+
+
+def test_for_country_matches_a_plain_filter_on_a_mixed_slate() -> None:
+    pool = [frozenset({"US"}), frozenset({"DE", "FR"}), frozenset({"US", "GB", "JP"}), None]
+    camps = [
+        campaign(
+            i,
+            bid_micros=(1 + i % 4) * USD,
+            objective=Objective.AWARENESS if i % 5 == 0 else Objective.TRAFFIC,
+            targeting=targeting(countries=pool[i % 4]),
+        )
+        for i in range(1, 61)
+    ]
+    base = slate_of(camps)
+    for country in ("US", "DE", "FR", "GB", "JP", "ZZ", None):
+        got = for_country(base, country)
+        want = [r for r in base.ranked if r.entry.countries is None or country in r.entry.countries]
+        assert got.ranked == want
+        bounds = [r.bound for r in want]
+        starts = [i for i in range(len(bounds)) if i == 0 or bounds[i] != bounds[i - 1]]
+        assert got.groups == list(zip(starts, [*starts[1:], len(bounds)], strict=True))
+        assert len(got.groups) > 1
+    assert Slate(base.block, [], base.ctr).groups == []
