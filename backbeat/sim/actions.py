@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import random
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from backbeat.tracking.landing import CLICK_ID_PARAM
 from backbeat.web import conversion_routes, serving_routes, tracking_routes
 from backbeat.web.runtime import Runtime
 
-Action = Callable[..., None]
+Action = Callable[..., object]
 
 
 class SimClock:
@@ -52,7 +53,7 @@ class Browser:
     """Runs queued actions against `app` in simulated time order."""
 
     def __init__(
-        self, app: Starlette, seeded: Seeded, clock: SimClock, rng: Any, end: float
+        self, app: Starlette, seeded: Seeded, clock: SimClock, rng: random.Random, end: float
     ) -> None:
         self.app = app
         self.rt: Runtime = app.state.runtime
@@ -123,17 +124,18 @@ class Browser:
         self.tally["catalog edits"] += 1
 
     # page views and ads -----------------------------------------------------------------
-    def page_view(self, pv: PageView) -> None:
+    def page_view(self, pv: PageView) -> list[dict[str, Any]]:
+        """Ask for the page's ads and queue what the reader does with them; return the ads."""
         slots = pv.slots()
         if not slots:
-            return
+            return []
         ids = ",".join(str(s.id) for s in slots)
         fut = self._call(serving_routes.serve, "/serve", pv.persona, {"p": ids, "u": pv.url},
                          pv.url)
         self.tally["page views (bots)" if pv.persona.bot else "page views"] += 1
         resp = fut.result()  # /serve never waits for the disk
         if resp.status_code != 200:
-            return
+            return []
         if not pv.persona.cookie:  # only a server in cookie mode sets one
             pv.persona.keep_cookie(resp.headers.get("set-cookie"))
         body = orjson.loads(resp.body)
@@ -141,6 +143,7 @@ class Browser:
         for ad in body["ads"]:
             self.tally["ads served"] += 1
             self._ad(pv, ad, by_id[ad["placement"]])
+        return list(body["ads"])
 
     def _ad(self, pv: PageView, ad: dict[str, Any], slot: SeededPlacement) -> None:
         rng, persona = self.rng, pv.persona
@@ -169,13 +172,17 @@ class Browser:
         self._call(handler, kind + token, pv.persona, {"u": pv.url}, pv.url, token=token)
         self.tally["impression beacons" if kind == "/i/" else "viewable beacons"] += 1
 
-    def click(self, url: str, pv: PageView, creative: SeededCreative, first: bool) -> None:
+    def click(
+        self, url: str, pv: PageView, creative: SeededCreative, first: bool
+    ) -> asyncio.Future[Response]:
+        """Follow the ad's click link; the first click of a reader may be doubled, and may
+        lead to an order."""
         token = url.rsplit("/", 1)[1]
         fut = self._call(tracking_routes.click, "/c/" + token, pv.persona, {}, pv.url,
                          token=token)
         self.tally["clicks"] += 1
         if not first:
-            return
+            return fut
         rng = self.rng
         now = self.clock().timestamp()
         if rng.random() < behaviour.DOUBLE_CLICK:
@@ -185,6 +192,7 @@ class Browser:
                 self.push(now + rng.uniform(120, 1500), self.conversion, pv, creative, fut)
             else:
                 self.push(now + rng.uniform(3, 30) * 3600, self.conversion, pv, creative, None)
+        return fut
 
     # orders ----------------------------------------------------------------------------
     def conversion(

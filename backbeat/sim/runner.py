@@ -76,7 +76,7 @@ def period(options: SimOptions) -> tuple[datetime, datetime]:
     return end - timedelta(days=options.days), end
 
 
-def _hold_index(rt: Runtime) -> None:
+def hold_index(rt: Runtime) -> None:
     """The index holder polls the catalog every 500 ms of its clock. Simulated time runs
     thousands of times faster than real time, so it would start a polling thread on almost
     every request and swap indexes at moments that depend on thread timing. The simulation
@@ -106,7 +106,7 @@ def _organic_orders(browser: Browser, audiences: dict[str, SiteAudience], option
                          value)
 
 
-def _sim_ids(rt: Runtime, clock: SimClock, seed: int) -> None:
+def use_sim_ids(rt: Runtime, clock: SimClock, seed: int) -> None:
     """Decision and event ids are UUIDv7s, which carry the time they were made; the runtime
     mints them from the wall clock even when given another clock, and conversion attribution
     looks a click up by the time in its decision id. So the simulation mints them on its own
@@ -132,8 +132,8 @@ async def _drive(app: Starlette, seeded: Seeded, clock: SimClock, options: SimOp
     seed = options.seed
     async with app.router.lifespan_context(app):
         rt: Runtime = app.state.runtime
-        _hold_index(rt)
-        _sim_ids(rt, clock, seed)
+        hold_index(rt)
+        use_sim_ids(rt, clock, seed)
         audiences = build_population(
             options.network, options.scale, random.Random(f"population:{seed}")
         )
