@@ -6,7 +6,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from backbeat.domain.accounts import Principal
-from backbeat.web.dashboard import accounts, auth_views, inventory, review, wizard
+from backbeat.web.dashboard import (
+    accounts,
+    auth_views,
+    campaigns,
+    compare,
+    inventory,
+    network,
+    publisher_reports,
+    review,
+    wizard,
+)
 from backbeat.web.dashboard import session as sessions
 from backbeat.web.dashboard.base import viewer_of
 
@@ -35,6 +45,18 @@ def routes() -> list[Route]:
             "/publisher/sites/{site_id:int}/placements", inventory.add_placement, methods=["POST"]
         ),
         # --- end of catalog pages ---
+        # --- report pages: campaigns, exports and status, earnings, network, IVT, compare ---
+        Route("/campaigns", campaigns.overview),
+        Route("/campaigns/{campaign_id:int}", campaigns.campaign_page),
+        Route("/campaigns/{campaign_id:int}/status", campaigns.set_status, methods=["POST"]),
+        Route("/campaigns/{campaign_id:int}/export.csv", campaigns.export_csv),
+        Route("/campaigns/{campaign_id:int}/export.json", campaigns.export_json),
+        Route("/campaigns/{campaign_id:int}/export.html", campaigns.export_html),
+        Route("/publisher/earnings", publisher_reports.earnings_page),
+        Route("/network", network.overview),
+        Route("/network/ivt", network.ivt_page),
+        Route("/compare", compare.compare_page, methods=["GET", "POST"]),
+        # --- end of report pages ---
     ]
 
 
