@@ -56,7 +56,7 @@ def wipe(settings: Settings) -> None:
 
     Refuses while a server holds the spool, and for a PostgreSQL catalog (drop that one
     yourself). The signing secret and uploaded images are kept."""
-    from backbeat.store.catalog.engine import is_sqlite
+    from backbeat.store.catalog.engine import is_sqlite, normalise_url
     from backbeat.store.events.spool import Spool
 
     url = settings.resolved_catalog_url
@@ -67,9 +67,9 @@ def wipe(settings: Settings) -> None:
     if settings.spool_dir.exists():
         Spool(settings.spool_dir).close()  # raises SpoolLocked while a server runs here
         shutil.rmtree(settings.spool_dir)
-    database = url.split("///", 1)[1] if "///" in url else ""
+    database = normalise_url(url).database
     events = settings.resolved_events_path
-    for base in (Path(database) if database else None, events):
+    for base in (Path(database) if database and database != ":memory:" else None, events):
         if base is None:
             continue
         for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}.wal")):

@@ -38,6 +38,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class SimOptions:
+    """How much to simulate, and from which seed."""
+
     days: int = 14
     seed: int = 1
     scale: float = 1.0  # 1.0 = the sites' declared daily page views
@@ -57,6 +59,9 @@ class SimOptions:
 
 @dataclass
 class SimReport:
+    """What a simulation did: the period, the requests it made (by kind and by response
+    status) and the events the real pipeline stored (by type and validity)."""
+
     start: datetime
     end: datetime
     seconds: float  # wall time of the traffic simulation (seeding excluded)
@@ -66,6 +71,7 @@ class SimReport:
     spend_micros: int = 0  # billed to advertisers
 
     def count(self, kind: str, valid: bool | None = None) -> int:
+        """Stored events of `kind`: valid ones, invalid ones, or (None) both."""
         return sum(n for (k, v), n in self.events.items() if k == kind and valid in (None, v))
 
 
