@@ -27,7 +27,7 @@ from backbeat.store.events import open_event_store, open_event_writer
 from backbeat.store.events.protocol import EventStore
 from backbeat.store.events.writer import EventWriter
 from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
-from backbeat.tracking.ids import new_id
+from backbeat.tracking.ids import UUID7Generator, new_id
 from backbeat.tracking.pipeline import SEEN_IMPRESSION
 from backbeat.tracking.rejections import Rejections
 from backbeat.web.ingest import AsyncIngest
@@ -168,13 +168,18 @@ def open_runtime(
     writer = open_event_writer(settings, store)
     holder = IndexHolder(the_catalog, now, poll_ms=500)
     stats = CreativeStats()
+    # Event and decision ids carry their time (UUIDv7), and attribution reads it back:
+    # with an injected clock the ids must come from that clock too.
+    ids = new_id if clock is None else UUID7Generator(
+        clock_ns=lambda: int(now().timestamp() * 1_000_000_000)
+    ).text
     decider = Decider(
         holder,
         counters,
         rng or random.Random(),
         now,
         stats,
-        id_fn=new_id,
+        id_fn=ids,
         require_domain_match=require_domain_match,
     )
     return Runtime(
@@ -189,6 +194,7 @@ def open_runtime(
         touches=MemoryTouchLog(),
         ingest=AsyncIngest(writer),
         clock=now,
+        new_id=ids,
         owns_catalog=owns,
         require_domain_match=require_domain_match,
     )
