@@ -133,10 +133,17 @@ def save_campaign_screenshot(tab: Page, path: Path = SCREENSHOT) -> Path:
     """Save the top of an open campaign page, from the navigation down to the day-by-day
     charts, at the page's own width (the README's picture). Returns the path."""
     tab.evaluate("() => document.fonts.ready")
-    box = tab.locator("section[aria-labelledby='period-section-heading']").bounding_box()
-    assert box is not None, "the campaign page has no day-by-day section"
+    # Down to where the next section starts: the charts and the blank space below them.
+    bottom = tab.evaluate(
+        """() => {
+          const days = document.querySelector("section[aria-labelledby='period-section-heading']");
+          const next = days.nextElementSibling;
+          const edge = (next || days).getBoundingClientRect();
+          return (next ? edge.top : edge.bottom) + window.scrollY;
+        }"""
+    )
     width = int(tab.evaluate("() => document.documentElement.clientWidth"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    clip = {"x": 0, "y": 0, "width": width, "height": box["y"] + box["height"] + 32}
+    clip = {"x": 0, "y": 0, "width": width, "height": float(bottom)}
     tab.screenshot(path=str(path), clip=clip, full_page=True)  # type: ignore[arg-type]
     return path
