@@ -132,7 +132,7 @@ async def _show_overview(
         "advertisers": sorted(advertisers.items(), key=lambda kv: kv[1].lower()),
         "chosen": chosen,
         "flash": "" if error else _flash(request, rt.catalog, owner),
-        "error": error,
+        "summary": [(None, error)] if error else [],
     }
     data = {**rj.campaign_overview(overview), "error": error or None}
     return render(request, viewer, "reports/campaigns.html", context, data=data, status=status)
@@ -214,7 +214,7 @@ async def _show_campaign(
         "period": period,
         "choices": CHOICES,
         "period_text": period_text(report.period),
-        "summary": period.summary(),
+        "summary": ([(None, error)] if error else []) + period.summary(),
         "head": cv.headline(report, currency),
         "charts": cv.charts(report, currency),
         "days": cv.days(report, currency),
@@ -227,7 +227,6 @@ async def _show_campaign(
         "exports": {kind: f"{base}/export.{kind}?{query}" for kind in ("csv", "html", "json")},
         "json_url": f"{base}?{query}&format=json",
         "flash": "" if error else _flash(request, rt.catalog, owner),
-        "error": error,
     }
     data = {**cv.report_data(report, views), "errors": period.errors.to_json(),
             "error": error or None}  # fmt: skip

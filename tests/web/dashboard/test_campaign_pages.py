@@ -334,7 +334,7 @@ def test_a_refused_change_shows_the_reason(
     csrf = login(client, settings, "a@example.com")
     resp = client.post(f"/campaigns/{draft.id}/status", data={"csrf": csrf, "status": "active"})
     assert resp.status_code == 422
-    alert = resp.text[resp.text.index('id="campaigns-error"') :]
+    alert = resp.text[resp.text.index('id="error-summary"') :]
     assert "Could not activate “Unreviewed”: a campaign needs at least one approved creative" in (
         alert
     )
@@ -343,7 +343,7 @@ def test_a_refused_change_shows_the_reason(
     resp = client.post(f"/campaigns/{done.id}/status", data={"csrf": csrf, "status": "active",
                                                              "return_to": "campaign"})  # fmt: skip
     assert resp.status_code == 409
-    assert 'id="campaign-error"' in resp.text and "<h1>Old tour</h1>" in resp.text
+    assert 'id="error-summary"' in resp.text and "<h1>Old tour</h1>" in resp.text
     assert "illegal transition completed -&gt; active" in resp.text
     odd = client.post(f"/campaigns/{done.id}/status", data={"csrf": csrf, "status": "deleted"})
     assert odd.status_code == 422 and "choose active or paused" in odd.text
