@@ -10,11 +10,13 @@ seed and an end time always give the same stored counts.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 
@@ -30,6 +32,8 @@ from backbeat.store.catalog import open_catalog, upgrade
 from backbeat.tracking.ids import UUID7Generator
 from backbeat.web.app import create_app
 from backbeat.web.runtime import Runtime
+
+T = TypeVar("T")
 
 MAX_DAYS = 90
 ORGANIC_ORDERS_PER_DAY = 0.3  # per selling advertiser, at traffic scale 1
@@ -204,8 +208,19 @@ def simulate(settings: Settings, options: SimOptions = SimOptions(),
             rng=random.Random(f"decider:{options.seed}"),
             require_domain_match=True,
         )
-        return asyncio.run(
-            _drive(app, seeded, clock, options, (start.timestamp(), end.timestamp()), progress)
-        )
+        window = (start.timestamp(), end.timestamp())
+        return _run_async(lambda: _drive(app, seeded, clock, options, window, progress))
     finally:
         catalog.close()
+
+
+def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even when this thread already has a
+    running event loop (a caller inside async code, or a test process where Playwright's
+    sync API keeps one): then it runs on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sim") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
