@@ -1,0 +1,107 @@
+"""Where a request's server CPU goes: py-spy attached to a Backbeat server under wrk.
+
+    .venv/bin/python bench/profile_http.py [--what serve|beacons] [--duration 12] [--top 60]
+
+Starts Backbeat under uvicorn on a copy of the seeded catalog (the same one bench_http.py
+uses, so run that once first), warms it up with 5 s of ``GET /serve``, then samples every
+thread with ``py-spy record --threads -r 250 -f raw`` while wrk (``-t2 -c64``) sends either
+decisions or first-impression beacons (links collected from ``/serve`` first, as in
+bench_http.py). Prints throughput, server CPU time per request, and the share of samples
+in which each function is on the stack (inclusive; a function counts once per sample).
+Needs py-spy in the venv (it attaches with ptrace) and wrk on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import bench_http
+import servers
+
+PY_SPY = Path(sys.executable).with_name("py-spy")
+
+
+def frame_name(frame: str) -> str:
+    """``fn (path/to/module.py:12)`` -> ``fn module.py``; thread labels stay as they are."""
+    if " (" not in frame:
+        return frame
+    fn, rest = frame.split(" (", 1)
+    return f"{fn} {rest.rsplit('/', 1)[-1].split(':', 1)[0]}"
+
+
+def inclusive_shares(raw: str) -> tuple[collections.Counter[str], int]:
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, n_text = line.rpartition(" ")
+        n = int(n_text)
+        total += n
+        for name in {frame_name(f) for f in stack.split(";")}:
+            counts[name] += n
+    return counts, total
+
+
+def wrk(url: str, script: str, args: list[str], seconds: int) -> dict[str, float]:
+    cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s"]
+    cmd += [str(bench_http.WRK_DIR / script), url, "--", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK_JSON "))
+    result: dict[str, float] = json.loads(line.removeprefix("WRK_JSON "))
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--what", choices=("serve", "beacons"), default="serve")
+    ap.add_argument("--duration", type=int, default=12)
+    ap.add_argument("--top", type=int, default=60)
+    ap.add_argument(
+        "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
+    )
+    args = ap.parse_args()
+
+    seed = args.seed_cache / "seed-10000c-200x3"
+    if not (seed / "catalog.db").exists():
+        raise SystemExit(f"no seeded catalog in {seed}: run bench/bench_http.py once first")
+    work = Path(tempfile.mkdtemp(prefix="backbeat-profile-"))
+    inputs = bench_http.write_inputs(seed, work, 10_000)
+    data = work / "data"
+    data.mkdir()
+    shutil.copyfile(seed / "catalog.db", data / "catalog.db")
+    srv = servers.start_backbeat("uvicorn", data, work)
+    try:
+        serve_args = [str(inputs.placements_tsv), str(inputs.uas_txt)]
+        wrk(srv.url, "serve.lua", serve_args, 5)
+        script, script_args = "serve.lua", serve_args
+        if args.what == "beacons":
+            links, *_ = bench_http.collect_links(srv, inputs, 30_000, 90)
+            tsv = work / "beacons.tsv"
+            tsv.write_text("".join(f"{p}\t{ua}\n" for p, ua in links))
+            script, script_args = "beacons.lua", [str(tsv), "2"]
+        raw = work / "raw.txt"
+        spy_cmd = [str(PY_SPY), "record", "--threads", "-r", "250", "-d", str(args.duration)]
+        spy_cmd += ["-f", "raw", "-o", str(raw), "--pid", str(srv.process.pid)]
+        spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu0 = srv.cpu_s()
+        r = wrk(srv.url, script, script_args, args.duration)
+        cpu = srv.cpu_s() - cpu0
+        spy.wait()
+    finally:
+        srv.stop()
+    rps = r["requests"] / (r["duration_us"] / 1e6)
+    print(f"{args.what}: {rps:,.0f} req/s, {cpu / r['requests'] * 1e6:,.0f} µs server CPU/req")
+    counts, total = inclusive_shares(raw.read_text())
+    for name, n in counts.most_common(args.top):
+        print(f"{n / total * 100:5.1f}%  {name}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
