@@ -310,7 +310,11 @@ def test_pause_and_activate_with_csrf(
                        data={"csrf": csrf, "status": "active", "return_to": "campaign"})  # fmt: skip
     assert back.headers["location"] == f"/campaigns/{c.id}?changed={c.id}&to=active"
     assert _status(catalog, c) is CampaignStatus.ACTIVE
-    assert "Activated “Summer tour”." in client.get(back.headers["location"]).text
+    fresh = client.get(back.headers["location"]).text
+    assert "Activated “Summer tour”." in fresh
+    # a campaign without a single event yet still has its page, charts and all
+    assert 'id="kpi-impressions">0<' in fresh and 'id="no-ab"' in fresh
+    assert set(chart_spec(fresh, "chart-delivery")["datasets"][0]["data"]) == {0}
 
 
 def test_status_change_needs_the_csrf_token(
@@ -362,3 +366,19 @@ def test_status_of_another_tenants_campaign_is_not_found(
     resp = client.post(f"/campaigns/{c.id}/status", data={"csrf": csrf, "status": "paused"})
     assert resp.status_code == 403
     assert _status(catalog, c) is CampaignStatus.ACTIVE
+
+
+def test_a_campaign_that_has_not_started_has_a_page(
+    client: TestClient, world: World, catalog: SqlCatalog, settings: Settings
+) -> None:
+    c = _campaign(catalog, world.adv_a.advertiser_id or 0, "Next month", CampaignStatus.DRAFT,
+                  approved=True)  # fmt: skip
+    start = datetime.now(UTC) + timedelta(days=30)
+    catalog.campaigns.update(replace(c, start=start, end=start + timedelta(days=10)))
+    login(client, settings, "a@example.com")
+    resp = client.get(f"/campaigns/{c.id}")
+    assert resp.status_code == 200
+    body = client.get(f"/campaigns/{c.id}?format=json").json()
+    assert body["period"]["start"] == start.date().isoformat()
+    assert [p["impressions"] for p in body["series"]] == [0]
+    assert "CTR over the period: no data." in resp.text
