@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from backbeat.analytics.diagnosis.wording import pct
 from backbeat.analytics.stats import wilson_interval
-from tests.web.dashboard.pages import element
+from backbeat.config import Settings
+from tests.web.conftest import World
+from tests.web.dashboard.pages import element, login
 from tests.web.dashboard.report_world import Env, chart_spec, open_env, row, sign_in, table
 
 
@@ -138,3 +141,19 @@ def test_only_admins_see_the_network(env: Env) -> None:
     sign_in(env, env.tenants.admin)
     bad = get(env, "/network/ivt?period=custom&start=yesterday&end=2026-03-20", 422)
     assert element(bad, "start")["aria-invalid"] == "true"
+
+
+def test_an_empty_network_has_every_page(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    login(client, settings, "admin@example.com")
+    for path in ("/network", "/network/ivt", "/publisher/earnings", "/campaigns"):
+        assert client.get(path).status_code == 200, path
+    body = client.get("/network?format=json").json()
+    assert (body["impressions"], body["revenue"], body["top_campaigns"]) == (0, "0.000000", [])
+    assert client.get("/network/ivt?format=json").json()["by_reason"] == []
+    login(client, settings, "p@example.com")
+    html = client.get("/publisher/earnings").text
+    assert "No sites yet." in html and 'id="chart-earnings"' in html
+    login(client, settings, "a@example.com")
+    assert 'id="no-campaigns"' in client.get("/campaigns").text
