@@ -69,8 +69,9 @@ async def login_page(request: Request) -> Response:
         )
     assert user.id is not None
     response = RedirectResponse(nxt or HOME[user.role], status_code=303)
+    # sessions expire in real time, whatever clock the runtime was given
     sessions.set_cookie(
-        response, sessions.new_session(user.id, now), rt.secret, secure=rt.settings.secure_cookies
+        response, sessions.new_session(user.id), rt.secret, secure=rt.settings.secure_cookies
     )
     return response
 
