@@ -268,7 +268,7 @@ _REASONS = {
 def recommend_split(stage: ArtistStage | str) -> BudgetSplit:
     """A starting split of budget between objectives for an artist at `stage`.
 
-    A rule of thumb to adjust, not a measured optimum (see docs/analytics-findings.md).
+    A rule of thumb to adjust, not a measured optimum (see docs/analytics.md).
     """
     try:
         st = ArtistStage(stage)

@@ -1,7 +1,7 @@
 """Trends over a campaign's daily series: week over week, any period over another, your best
 week, and whether the click rate is improving, declining or steady.
 
-Definitions (see docs/analytics-findings.md):
+Definitions (see docs/analytics.md):
 - A *week* is a block of 7 calendar days counted from an anchor day (by default the first day
   of the series, so week 1 is the campaign's first seven days). Days missing from the series
   had no delivery. "Week over week" compares the 7 days ending on the last day of data with

@@ -7,7 +7,7 @@ results into `backbeat.analytics.inputs` first.
 
 Families, one module each: `clicks` (high impressions, low clicks, with `creatives` and
 `targeting` as causes), `fatigue`, `quality` (viewability, invalid traffic), `pacing`,
-`objective` (awareness read by CTR; insufficient data). See docs/analytics-findings.md.
+`objective` (awareness read by CTR; insufficient data). See docs/analytics.md.
 """
 
 from __future__ import annotations

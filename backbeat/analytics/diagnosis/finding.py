@@ -1,7 +1,7 @@
 """What a diagnosis returns: findings with severity, evidence and a recommended action.
 
 The thresholds every finding family uses live here too, in one frozen `Thresholds`, so the
-documentation (docs/analytics-findings.md) and tests can name them.
+documentation (docs/analytics.md) and tests can name them.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Every cut-off diagnosis uses. Defaults are documented in docs/analytics-findings.md.
+    """Every cut-off diagnosis uses. Defaults are documented in docs/analytics.md.
 
     `family_alpha` is the false-alarm budget of each family of tests (creatives, sites, the
     genre split, fatigue); `quality_alpha` that of the viewability and invalid-traffic
