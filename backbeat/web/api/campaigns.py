@@ -208,7 +208,7 @@ def render(c: Campaign) -> CampaignOut:
     )
 
 
-def _check_references(catalog: Catalog, scope: Scope, c: Campaign) -> None:
+def check_references(catalog: Catalog, scope: Scope, c: Campaign) -> None:
     """Audiences must be the advertiser's own; listed sites must exist."""
     for aid in c.targeting.audiences:
         audience = catalog.audiences.find(aid)
@@ -274,7 +274,7 @@ def create_campaign(
         targeting=targeting_from(body.targeting),
     ).validate(settings.floor_cpm_micros)
     with catalog.transaction():
-        _check_references(catalog, scope, campaign)
+        check_references(catalog, scope, campaign)
         return render(catalog.campaigns.add(campaign))
 
 
@@ -310,7 +310,7 @@ def update_campaign(
             if required in changes and changes[required] is None:
                 raise ValidationFailed.one(required.removesuffix("_micros"), "may not be null")
         updated = replace(current, **changes).validate(settings.floor_cpm_micros)
-        _check_references(catalog, scope, updated)
+        check_references(catalog, scope, updated)
         return render(catalog.campaigns.update(updated))
 
 

@@ -85,7 +85,7 @@ def load(catalog: Catalog, scope: Scope, creative_id: int) -> Creative:
     return creative
 
 
-def _add(catalog: Catalog, scope: Scope, draft: Creative) -> Creative:
+def add_creative(catalog: Catalog, scope: Scope, draft: Creative) -> Creative:
     campaign = campaigns.load(catalog, scope, draft.campaign_id)
     return catalog.creatives.add(replace(draft, advertiser_id=campaign.advertiser_id).validate())
 
@@ -126,7 +126,7 @@ def create_creative(body: CreativeIn, catalog: CatalogDep, scope: ScopeDep) -> C
         alt_text=body.alt_text,
     )
     with catalog.transaction():
-        return render(_add(catalog, scope, draft))
+        return render(add_creative(catalog, scope, draft))
 
 
 @router.post("/creatives/upload", response_model=CreativeOut, status_code=201)
@@ -163,7 +163,7 @@ async def upload_creative(
     filename = store_image(data, ext, settings.uploads_dir)
     asset_url = f"{settings.base_url}/uploads/{filename}"
     with catalog.transaction():
-        return render(_add(catalog, scope, replace(draft, asset_url=asset_url)))
+        return render(add_creative(catalog, scope, replace(draft, asset_url=asset_url)))
 
 
 @router.get("/creatives/{creative_id}", response_model=CreativeOut)

@@ -449,7 +449,7 @@ def _save(upload: UploadFile, folder: Path, default: str, limit: int) -> Path:
     return target
 
 
-def _run_import(
+def run_import(
     store: ImportStore, advertiser_id: int, form: FormData, work_dir: Path
 ) -> ImportReport:
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="import-") as folder:
@@ -527,7 +527,7 @@ async def create_import(
         advertiser_id = scope.owning_advertiser(_int(form, "advertiser_id"))
         work_dir = settings.data_dir / "import-tmp"
         work_dir.mkdir(parents=True, exist_ok=True)
-        report = await run_in_threadpool(_run_import, store, advertiser_id, form, work_dir)
+        report = await run_in_threadpool(run_import, store, advertiser_id, form, work_dir)
     except ImportFailed as exc:
         return _failure(exc)
     finally:

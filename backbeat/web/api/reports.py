@@ -178,7 +178,7 @@ def campaign_diagnosis(
     return _json(rj.diagnosis(found))
 
 
-def _download(body: str, media: str, name: str) -> Response:
+def download(body: str, media: str, name: str) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if media.startswith("text/html"):
         # The page is meant to be saved and opened offline; if a browser renders it from the
@@ -195,7 +195,7 @@ def export_csv(
 ) -> Response:
     """The report's totals, daily series and breakdowns as one CSV table."""
     report = service.campaign_report(campaign_id, _advertiser(scope), start, end)
-    return _download(export.report_csv(report), "text/csv; charset=utf-8",
+    return download(export.report_csv(report), "text/csv; charset=utf-8",
                      f"campaign-{campaign_id}.csv")  # fmt: skip
 
 
@@ -205,7 +205,7 @@ def export_json(
 ) -> Response:
     """The report as a JSON file (the shape of ``GET /reports/campaigns/{id}``)."""
     report = service.campaign_report(campaign_id, _advertiser(scope), start, end)
-    return _download(export.report_json(report), "application/json",
+    return download(export.report_json(report), "application/json",
                      f"campaign-{campaign_id}.json")  # fmt: skip
 
 
@@ -221,7 +221,7 @@ def export_html(
     """The report as one HTML file with its charts, to save and open offline."""
     report = service.campaign_report(campaign_id, _advertiser(scope), start, end)
     page = export.report_html(report, currency=settings.currency)
-    return _download(page, "text/html; charset=utf-8", f"campaign-{campaign_id}.html")
+    return download(page, "text/html; charset=utf-8", f"campaign-{campaign_id}.html")
 
 
 # --- the planner -------------------------------------------------------------------------

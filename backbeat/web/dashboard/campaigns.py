@@ -26,7 +26,7 @@ from backbeat.domain.creative import ReviewStatus
 from backbeat.errors import BackbeatError, NotFound, ValidationFailed
 from backbeat.store.catalog.protocol import Catalog
 from backbeat.web.api import campaigns as campaigns_api
-from backbeat.web.api.reports import _download as download
+from backbeat.web.api.reports import download
 from backbeat.web.api.tenancy import Scope
 from backbeat.web.dashboard import campaign_view as cv
 from backbeat.web.dashboard.base import Viewer, field, not_found, page, render, runtime

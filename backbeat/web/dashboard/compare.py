@@ -206,7 +206,7 @@ async def _upload(request: Request, viewer: Viewer) -> Response:
         work_dir = runtime(request).settings.data_dir / "import-tmp"
         work_dir.mkdir(parents=True, exist_ok=True)
         report = await run_in_threadpool(
-            imports_api._run_import, store, owner, _forwarded(form), work_dir
+            imports_api.run_import, store, owner, _forwarded(form), work_dir
         )
     except ImportFailed as exc:
         failed = FormErrors()

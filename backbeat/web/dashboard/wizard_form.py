@@ -30,8 +30,8 @@ from backbeat.domain.money import MICROS, to_micros
 from backbeat.domain.taxonomy import AdFormat, DeviceType, Size
 from backbeat.errors import BackbeatError, PayloadTooLarge, ValidationFailed
 from backbeat.store.catalog.protocol import Catalog
-from backbeat.web.api.campaigns import TargetingIn, _check_references, targeting_from
-from backbeat.web.api.creatives import _add as add_creative
+from backbeat.web.api.campaigns import TargetingIn, check_references, targeting_from
+from backbeat.web.api.creatives import add_creative
 from backbeat.web.api.tenancy import Scope
 from backbeat.web.api.uploads import check_image, store_image
 from backbeat.web.dashboard.form_errors import FormErrors
@@ -308,7 +308,7 @@ def _campaign(
                 errors.add(name, item.reason)
     if advertiser_id is not None and _within("audience", upto) and not errors.has("audiences"):
         try:
-            _check_references(ctx.catalog, ctx.scope, campaign)
+            check_references(ctx.catalog, ctx.scope, campaign)
         except BackbeatError as exc:
             errors.absorb(exc, CAMPAIGN_ALIASES)
     # Audiences narrow who sees the ad, not which slots it can fill: no bearing on forecasts.
@@ -424,7 +424,7 @@ def commit(checked: Checked, ctx: Context, uploads_dir: Path, base_url: str) -> 
     filename = store_image(image, ext, uploads_dir)
     try:
         with ctx.catalog.transaction():
-            _check_references(ctx.catalog, ctx.scope, campaign)
+            check_references(ctx.catalog, ctx.scope, campaign)
             saved = ctx.catalog.campaigns.add(campaign)
             assert saved.id is not None
             url = f"{base_url}/uploads/{filename}"
