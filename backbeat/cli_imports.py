@@ -18,9 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from backbeat.config import Settings, ensure_secret, load_settings
+from backbeat.cli_common import cli_settings as _settings
+from backbeat.cli_common import err as _err
+from backbeat.cli_common import open_current_catalog as _open
 from backbeat.domain.money import from_micros
-from backbeat.errors import BackbeatError, ConfigError
+from backbeat.errors import BackbeatError
 
 if TYPE_CHECKING:
     from backbeat.importers.compare import Check, Comparison, Line
@@ -36,28 +38,7 @@ def register(app: typer.Typer) -> None:
     app.command("compare")(compare_reports)
 
 
-def _err() -> Console:
-    return Console(stderr=True)
 
-
-def _settings() -> Settings:
-    try:
-        return ensure_secret(load_settings())
-    except ConfigError as exc:
-        _err().print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _open(settings: Settings) -> SqlCatalog:
-    """The catalog, refusing one whose schema is missing or older than this Backbeat."""
-    from backbeat.store.catalog import open_catalog
-    from backbeat.store.catalog.migrate import current_revision, head_revision
-
-    url = settings.resolved_catalog_url
-    if current_revision(url) != head_revision():
-        _err().print("[red]the catalog schema is missing or old: run `backbeat db upgrade`[/red]")
-        raise typer.Exit(2)
-    return open_catalog(url)
 
 
 def _advertiser(catalog: SqlCatalog, requested: int | None) -> int:

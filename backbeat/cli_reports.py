@@ -29,7 +29,10 @@ from rich.text import Text
 
 from backbeat.analytics.diagnosis.wording import p_text
 from backbeat.analytics.planner import ArtistStage
-from backbeat.config import EventsBackend, Settings, ensure_secret, load_settings
+from backbeat.cli_common import cli_settings as _settings
+from backbeat.cli_common import err as _err
+from backbeat.cli_common import open_current_catalog as _catalog
+from backbeat.config import EventsBackend, Settings
 from backbeat.domain.campaign import Pricing
 from backbeat.domain.money import format_money, to_micros
 from backbeat.domain.taxonomy import AdFormat
@@ -45,7 +48,6 @@ if TYPE_CHECKING:
         PlanOutcome,
         ReportService,
     )
-    from backbeat.store.catalog import SqlCatalog
 
 LOCKED_HELP = (
     "The event store {path} is in use by another process (is `backbeat serve` running?). "
@@ -120,27 +122,7 @@ def open_events(settings: Settings) -> tuple[ReportSource, Any]:
     return store, store.close
 
 
-def _err() -> Console:
-    return Console(stderr=True)
 
-
-def _settings() -> Settings:
-    try:
-        return ensure_secret(load_settings())
-    except ConfigError as exc:
-        _err().print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _catalog(settings: Settings) -> SqlCatalog:
-    from backbeat.store.catalog import open_catalog
-    from backbeat.store.catalog.migrate import current_revision, head_revision
-
-    url = settings.resolved_catalog_url
-    if current_revision(url) != head_revision():
-        _err().print("[red]the catalog schema is missing or old: run `backbeat db upgrade`[/red]")
-        raise typer.Exit(2)
-    return open_catalog(url)
 
 
 @contextmanager

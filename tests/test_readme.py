@@ -77,8 +77,14 @@ def test_cli_help_for_every_command(server: LiveServer) -> None:
 
 
 def test_cli_users_and_tokens(server: LiveServer) -> None:
+    label = httpx.post(
+        server.url + "/api/v1/advertisers",
+        json={"name": "Granite Records"},
+        headers={"Authorization": f"Bearer {server.token}"},
+    ).json()["id"]
     made = server.cli(
-        "users", "create", "label@example.com", "--role", "advertiser", "--advertiser-id", "1"
+        "users", "create", "label@example.com", "--role", "advertiser", "--advertiser-id",
+        str(label),
     )
     assert "created user" in made.stdout and "password:" in made.stdout
     token = server.cli("users", "token", "label@example.com", "--days", "1").stdout.strip()
