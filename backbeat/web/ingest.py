@@ -16,17 +16,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-
-from backbeat.domain.events import Event
-from backbeat.store.events.writer import EventWriter
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
-class AsyncIngest:
-    def __init__(self, writer: EventWriter) -> None:
+
+class Sink(Protocol[T_contra]):
+    """Anything with a blocking, durable ``submit``: the EventWriter, or a hit spool."""
+
+    def submit(self, items: Sequence[T_contra]) -> None: ...
+
+
+class AsyncIngest(Generic[T]):
+    """Group commit for one sink (events, or hits in a serving worker)."""
+
+    def __init__(self, writer: Sink[T]) -> None:
         self.writer = writer
-        self._pending: list[Event] = []
+        self._pending: list[T] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -37,7 +46,7 @@ class AsyncIngest:
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="backbeat-ingest")
 
-    async def submit(self, events: Sequence[Event]) -> None:
+    async def submit(self, events: Sequence[T]) -> None:
         """Return once `events` are durable; raise what the writer raised otherwise."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.extend(events)
@@ -45,7 +54,7 @@ class AsyncIngest:
         self._kick()
         await fut
 
-    def submit_nowait(self, events: Sequence[Event]) -> None:
+    def submit_nowait(self, events: Sequence[T]) -> None:
         """Queue events whose durability nobody waits for (they still go through the spool)."""
         self._pending.extend(events)
         self._kick()

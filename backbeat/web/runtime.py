@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
+from backbeat.domain.campaign import Campaign
+from backbeat.domain.events import Event
 from backbeat.serving.decide import Decider
 from backbeat.serving.index import IndexHolder
 from backbeat.serving.localtime import local_day
@@ -27,6 +29,7 @@ from backbeat.store.events import open_event_store, open_event_writer
 from backbeat.store.events.protocol import EventStore
 from backbeat.store.events.writer import EventWriter
 from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
+from backbeat.tracking.hits import Counting, Hit
 from backbeat.tracking.ids import UUID7Generator, new_id
 from backbeat.tracking.pipeline import SEEN_IMPRESSION
 from backbeat.tracking.rejections import Rejections
@@ -56,16 +59,38 @@ class Runtime:
     decider: Decider
     stats: CreativeStats
     touches: TouchLog
-    ingest: AsyncIngest
+    ingest: AsyncIngest[Event]
     clock: Callable[[], datetime]
     rejections: Rejections = field(default_factory=Rejections)
     new_id: Callable[[], str] = new_id
     owns_catalog: bool = True
     require_domain_match: bool = True
+    # With several serving workers, beacons are spooled here as hits and counted by the
+    # ingest process; None in one process, where the route counts them itself.
+    hits: AsyncIngest[Hit] | None = None
 
     @property
     def secret(self) -> bytes:
         return self.settings.secret()
+
+    @property
+    def counting(self) -> Counting:
+        """What :func:`~backbeat.tracking.hits.count_hit` needs, from this runtime."""
+        return Counting(
+            counters=self.counters,
+            settings=self.settings,
+            secret=self.secret,
+            campaign=self.campaign,
+            stats=self.stats,
+            touches=self.touches,
+        )
+
+    def campaign(self, campaign_id: int) -> Campaign | None:
+        """A campaign from the serving index, else from the catalog (ended or deleted)."""
+        entry = self.holder.current().campaigns.get(campaign_id)
+        if entry is not None:
+            return entry.campaign
+        return self.catalog.campaigns.find(campaign_id)
 
     def start(self) -> None:
         """Replay the spool into the store, then warm CTR stats and (in-process) spend."""

@@ -11,7 +11,6 @@ catalog, even when the click itself is not billable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -19,11 +18,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from backbeat.domain.campaign import Campaign
 from backbeat.domain.creative import Creative
 from backbeat.domain.events import Event, EventType
-from backbeat.serving.localtime import local_day
 from backbeat.store.events.spool import SpoolUnavailable
-from backbeat.tracking.errors import TokenRejected
+from backbeat.tracking.errors import TokenRejected, WrongKind
+from backbeat.tracking.hits import Hit, count_hit
 from backbeat.tracking.landing import click_id, landing_url
-from backbeat.tracking.pipeline import EventContext, Outcome, evaluate
+from backbeat.tracking.pipeline import EventContext, Outcome
 from backbeat.tracking.signing import TrackingPayload
 from backbeat.tracking.visitor import Visitor, identify
 from backbeat.web.runtime import Runtime
@@ -36,15 +35,12 @@ _BEACON_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "
 class Tracked:
     payload: TrackingPayload
     visitor: Visitor
-    outcome: Outcome
+    outcome: Outcome | None  # None: the ingest process counts it (several workers)
     event: Event | None
 
 
 def campaign_of(rt: Runtime, campaign_id: int) -> Campaign | None:
-    entry = rt.holder.current().campaigns.get(campaign_id)
-    if entry is not None:
-        return entry.campaign
-    return rt.catalog.campaigns.find(campaign_id)
+    return rt.campaign(campaign_id)
 
 
 def creative_of(rt: Runtime, campaign_id: int, creative_id: int) -> Creative | None:
@@ -56,33 +52,19 @@ def creative_of(rt: Runtime, campaign_id: int, creative_id: int) -> Creative | N
     return rt.catalog.creatives.find(creative_id)
 
 
-def bill(rt: Runtime, p: TrackingPayload, now: datetime) -> int:
-    """Book spend; return what this event bills. The advertiser's bill never passes the
-    total or daily budget: an event that lands after the budget ran out (its ad was served
-    just before) is counted but billed only the part of its price that was left."""
-    if p.price_micros <= 0:
-        return 0
-    campaign = campaign_of(rt, p.campaign_id)
-    tz = campaign.timezone if campaign else "UTC"
-    spend = rt.counters.add_spend(p.campaign_id, local_day(tz, now), p.price_micros)
-    billed = p.price_micros
-    if campaign is not None:
-        before_total = spend.total_micros - p.price_micros
-        billed = min(billed, max(0, campaign.budget_total_micros - before_total))
-        if campaign.budget_daily_micros is not None:
-            before_today = spend.today_micros - p.price_micros
-            billed = min(billed, max(0, campaign.budget_daily_micros - before_today))
-    return billed
-
-
 async def track(request: Request, kind: EventType) -> Tracked | Response:
-    """Verify, evaluate, store. Returns a refusal response or what was tracked."""
+    """Verify, then count and store (one process) or hand the hit to the ingest process
+    (several workers). Returns a refusal response or what was tracked."""
     rt: Runtime = request.app.state.runtime
     now = rt.clock()
     ts = now.timestamp()
     try:
         payload = rt.rejections.verify(request.path_params["token"], rt.secret, ts)
+        if payload.kind is not kind:  # a link of another kind
+            raise WrongKind(kind.value, payload.kind.value)
     except TokenRejected as exc:
+        if isinstance(exc, WrongKind):
+            rt.rejections.add(exc.reason)
         return error_response(exc, _BEACON_HEADERS)
     h = request.headers
     visitor = identify(
@@ -103,47 +85,21 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
         now=ts,
         page_url=request.query_params.get("u"),
     )
-    try:
-        outcome = evaluate(kind, ctx, rt.counters, rt.settings, touches=rt.touches)
-    except TokenRejected as exc:  # a link of another kind
-        rt.rejections.add(exc.reason)
-        return error_response(exc, _BEACON_HEADERS)
-    if not outcome.stored:
-        return Tracked(payload, visitor, outcome, None)
-    price = bill(rt, payload, now) if outcome.valid else 0
-    event = Event(
-        id=rt.new_id(),
-        ts=now,
-        type=kind,
-        valid=outcome.valid,
-        decision_id=payload.decision_id,
-        campaign_id=payload.campaign_id,
-        creative_id=payload.creative_id,
-        advertiser_id=payload.advertiser_id,
-        site_id=payload.site_id,
-        publisher_id=payload.publisher_id,
-        placement_id=payload.placement_id,
-        visitor=visitor.id,
-        country=payload.country,
-        device=payload.device.value,
-        format=payload.format.value,
-        size=payload.size,
-        genre=payload.genre,
-        genre_match=payload.genre_match,
-        objective=payload.objective.value,
-        price_micros=price,
-        drop_reason=outcome.reason,
+    hit = Hit(
+        rt.new_id(), ts, kind, request.path_params["token"], ctx.method, ctx.user_agent,
+        ctx.purpose, ctx.page_host, visitor.id, visitor.key,
     )
     try:
-        await rt.ingest.submit([event])
+        if rt.hits is not None:  # several workers: the ingest process counts it
+            await rt.hits.submit([hit])
+            return Tracked(payload, visitor, None, None)
+        counted = count_hit(hit, rt.counting, payload, now)
+        if counted.event is None:
+            return Tracked(payload, visitor, counted.outcome, None)
+        await rt.ingest.submit([counted.event])
     except SpoolUnavailable as exc:
         return error_response(exc, _BEACON_HEADERS)
-    if outcome.valid:
-        if kind is EventType.IMPRESSION:
-            rt.stats.record_impression(payload.creative_id)
-        elif kind is EventType.CLICK:
-            rt.stats.record_click(payload.creative_id)
-    return Tracked(payload, visitor, outcome, event)
+    return Tracked(payload, visitor, counted.outcome, counted.event)
 
 
 def _no_content() -> Response:
