@@ -1,11 +1,9 @@
-"""A crash-safe, append-only local spool of events with group commit.
+"""A crash-safe, append-only local spool of records with group commit.
 
-Layout: ``<spool_dir>/seg-<16 digits>.log`` segment files, each starting with the 8-byte
-magic ``BBSPOOL1`` and followed by records::
-
-    u32 little-endian  payload length
-    u32 little-endian  CRC-32 of (the 4 length bytes + payload)
-    payload            orjson array of events, each an array of the Event fields in order
+Layout: ``<spool_dir>/seg-<16 digits>.log`` segment files of framed records (see
+:mod:`backbeat.store.events.spool_format`). Each :meth:`Spool.append` writes one record, the
+payload of which a codec makes from the appended items: :data:`EVENT_CODEC` (events, the
+default and the historical format) or any :class:`Codec`.
 
 **Group commit.** Many threads call :meth:`Spool.append` at once. The first to find no
 write in progress becomes the leader: it takes every record queued so far, writes them with
@@ -13,10 +11,17 @@ one ``write`` and one ``fdatasync``, then wakes the whole group. ``append`` retu
 after its own record is on disk, so one fsync is shared by every producer that arrived
 while the previous one ran.
 
-**Segments.** A segment is sealed when it reaches `segment_bytes`; a new one is created
-(and the directory fsynced). The spool counts the events written to each segment; the
-consumer reports stored events with :meth:`mark_applied`, and a sealed segment whose events
-are all applied is deleted. That is the checkpoint: deletion follows storage, never leads.
+**Segments.** A segment is sealed when it reaches `segment_bytes`, on :meth:`seal`, and (with
+`seal_after_ms`) when an append finds it older than that; the next segment is created at
+once (and the directory fsynced), so *a segment is sealed exactly when a higher-numbered one
+exists*. That is the rule a :class:`SpoolReader` in another process relies on to take
+sealed segments while the producer keeps appending.
+
+**Checkpoints (single process).** The spool counts the items written to each segment; the
+consumer reports stored items with :meth:`mark_applied`, and a sealed segment whose items
+are all applied is deleted: deletion follows storage, never leads. When a SpoolReader
+consumes the segments instead, the producer never calls `mark_applied` (nor `replay`); the
+reader deletes what it consumed and the spool forgets segments whose file is gone.
 
 **Recovery.** Segments found at open are replayed by :meth:`replay`. A crash can leave the
 last record torn (short header, short payload, or a bad CRC at the very end): replay stops
@@ -28,35 +33,47 @@ One process owns a spool directory at a time (an exclusive ``flock`` on ``LOCK``
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import operator
 import os
-import struct
 import threading
-import zlib
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Self, overload
 
-import orjson
-
-from backbeat.domain.events import Attribution, DropReason, Event, EventType
+from backbeat.domain.events import Event
 from backbeat.errors import BackbeatError
-from backbeat.store.events.schema import COLUMN_NAMES
+from backbeat.store.events.spool_format import (
+    EVENT_CODEC,
+    MAGIC,
+    Codec,
+    T,
+    frame,
+    fsync_dir,
+    lock_directory,
+    read_segment,
+    segment_name,
+    segment_numbers,
+    unlock,
+)
+
+__all__ = [
+    "DEFAULT_SEGMENT_BYTES",
+    "EVENT_CODEC",
+    "MAGIC",
+    "Codec",
+    "ReplayRecord",
+    "Spool",
+    "SpoolLocked",
+    "SpoolStats",
+    "SpoolUnavailable",
+    "encode",
+]
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"BBSPOOL1"
-_HEADER = struct.Struct("<II")
-_LEN = struct.Struct("<I")
 DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
-_FIELDS = operator.attrgetter(*COLUMN_NAMES)
-_TS, _TYPE, _DROP, _ATTR = (
-    COLUMN_NAMES.index(n) for n in ("ts", "type", "drop_reason", "attribution")
-)
 
 
 class SpoolUnavailable(BackbeatError):
@@ -71,11 +88,15 @@ class SpoolLocked(SpoolUnavailable):
 
 
 @dataclass(frozen=True)
-class ReplayRecord:
-    """The events of one spooled record, and the segment they came from."""
+class ReplayRecord(Generic[T]):
+    """The items of one spooled record, and the segment they came from."""
 
     segment: int
-    events: list[Event]
+    events: list[T]  # the name predates codecs: the decoded items, events by default
+
+    @property
+    def items(self) -> list[T]:
+        return self.events
 
 
 @dataclass
@@ -95,60 +116,72 @@ class SpoolStats:
     groups: int  # fsyncs done by append
     records: int  # appends made durable
     corrupt_segments: list[int] = field(default_factory=list)
+    seals: int = 0  # segments sealed before they were full (seal, seal_after_ms)
 
 
 def encode(events: Sequence[Event]) -> bytes:
-    """One framed record holding `events`."""
-    payload = orjson.dumps(list(map(_FIELDS, events)))
-    length = _LEN.pack(len(payload))
-    return length + _LEN.pack(zlib.crc32(payload, zlib.crc32(length))) + payload
+    """One framed record holding `events` (the default codec)."""
+    return frame(EVENT_CODEC.encode(events))
 
 
-def _decode(payload: bytes) -> list[Event]:
-    events = []
-    for row in orjson.loads(payload):
-        row[_TS] = datetime.fromisoformat(row[_TS])
-        row[_TYPE] = EventType(row[_TYPE])
-        if row[_DROP] is not None:
-            row[_DROP] = DropReason(row[_DROP])
-        if row[_ATTR] is not None:
-            row[_ATTR] = Attribution(row[_ATTR])
-        events.append(Event(*row))
-    return events
+class Spool(Generic[T]):
+    """The spool in `directory`, holding items of type T. Thread-safe; see the module docstring.
 
+    `seal_after_ms`: when set, an append that finds the active segment's first record older
+    than that seals the segment before writing. An idle producer appends nothing, so its
+    owner should also call :meth:`seal_if_older` every so often (say every `seal_after_ms`):
+    a record then becomes visible to a SpoolReader at most about 2 x `seal_after_ms` after
+    its append returned, plus the reader's polling interval."""
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    @overload
+    def __init__(
+        self: Spool[Event],
+        directory: Path | str,
+        *,
+        segment_bytes: int = ...,
+        seal_after_ms: int | None = ...,
+    ) -> None: ...
 
+    @overload
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        segment_bytes: int = ...,
+        codec: Codec[T],
+        seal_after_ms: int | None = ...,
+    ) -> None: ...
 
-class Spool:
-    """The spool in `directory`. Thread-safe; see the module docstring."""
-
-    def __init__(self, directory: Path | str, *, segment_bytes: int = DEFAULT_SEGMENT_BYTES):
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        codec: Codec[Any] = EVENT_CODEC,
+        seal_after_ms: int | None = None,
+    ) -> None:
         if segment_bytes <= len(MAGIC):
             raise ValueError("segment_bytes is too small")
+        if seal_after_ms is not None and seal_after_ms < 0:
+            raise ValueError("seal_after_ms must not be negative")
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
-        self._lock_fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            raise SpoolLocked(f"spool {self.directory} is in use by another process") from None
+        self.codec: Codec[T] = codec
+        self.seal_after_ms = seal_after_ms
+        lock_fd = lock_directory(self.directory, create=True)
+        if lock_fd is None:
+            raise SpoolLocked(f"spool {self.directory} is in use by another process")
+        self._lock_fd = lock_fd
         self._cond = threading.Condition()
         self._pending: list[_Ticket] = []
         self._leading = False
         self._closed = False
-        self._recovered = sorted(int(p.stem[4:]) for p in self.directory.glob("seg-*.log"))
+        self._recovered = segment_numbers(self.directory)
         self._next_seq = (self._recovered[-1] + 1) if self._recovered else 1
         self._fd: int | None = None
         self._active = 0
         self._active_size = 0
+        self._active_since = 0.0  # monotonic time of the active segment's first record
         self._written: dict[int, int] = {}
         self._applied: dict[int, int] = {}
         self._sealed: set[int] = set()
@@ -156,16 +189,17 @@ class Spool:
         self._corrupt: list[int] = []
         self._groups = 0
         self._records = 0
+        self._seals = 0
 
     def path(self, segment: int) -> Path:
-        return self.directory / f"seg-{segment:016d}.log"
+        return self.directory / segment_name(segment)
 
     # appending --------------------------------------------------------------
-    def append(self, events: Sequence[Event]) -> int:
-        """Write `events` as one record and return once it is fsynced, with its segment.
+    def append(self, items: Sequence[T]) -> int:
+        """Write `items` as one record and return once it is fsynced, with its segment.
 
         Raises SpoolUnavailable when the write or fsync fails or the spool is closed."""
-        ticket = _Ticket(encode(events), len(events))
+        ticket = _Ticket(frame(self.codec.encode(items)), len(items))
         with self._cond:
             if self._closed:
                 raise SpoolUnavailable("the spool is closed")
@@ -185,12 +219,15 @@ class Spool:
         self._leading = True
         error: BaseException | None = None
         data = b"".join(t.record for t in group)
+        now = time.monotonic()
         try:
-            if self._fd is None or (
-                self._active_size > len(MAGIC)
-                and self._active_size + len(data) > self.segment_bytes
-            ):
+            if self._fd is None:
+                self._rotate()
+            elif self._active_size + len(data) > self.segment_bytes and self._has_records():
                 self._rotate()  # under the lock: rare, and keeps sealing atomic for readers
+            elif self._older_than(self.seal_after_ms, now):
+                self._rotate()
+                self._seals += 1
             fd, start = self._fd, self._active_size
             assert fd is not None
             self._cond.release()
@@ -202,6 +239,8 @@ class Spool:
             error = exc
         self._leading = False
         if error is None:
+            if not self._has_records():
+                self._active_since = now
             self._active_size += len(data)
             self._written[self._active] = self._written.get(self._active, 0) + sum(
                 t.count for t in group
@@ -211,6 +250,12 @@ class Spool:
         for t in group:
             t.done, t.segment, t.error = True, self._active, error
         self._cond.notify_all()
+
+    def _has_records(self) -> bool:
+        return self._fd is not None and self._active_size > len(MAGIC)
+
+    def _older_than(self, ms: int | None, now: float) -> bool:
+        return ms is not None and self._has_records() and now - self._active_since >= ms / 1000
 
     @staticmethod
     def _write(fd: int, start: int, data: bytes) -> OSError | None:
@@ -230,18 +275,21 @@ class Spool:
         return None
 
     def _rotate(self) -> None:
+        """Seal the active segment (if any) and start the next one. With the lock held and no
+        group being written."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
             self._sealed.add(self._active)
             self._maybe_delete(self._active)
+            self._forget_removed()
         seq = self._next_seq
         path = self.path(seq)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, MAGIC)
             os.fdatasync(fd)
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
         except OSError:
             os.close(fd)
             path.unlink(missing_ok=True)
@@ -250,10 +298,50 @@ class Spool:
         self._fd, self._active, self._active_size = fd, seq, len(MAGIC)
         self._written.setdefault(seq, 0)
 
+    def _forget_removed(self) -> None:
+        """Drop the accounting of sealed segments another process (a SpoolReader) deleted."""
+        for seg in [s for s in self._sealed if not self.path(s).exists()]:
+            self._sealed.discard(seg)
+            self._written.pop(seg, None)
+            self._applied.pop(seg, None)
+
+    # sealing ------------------------------------------------------------------
+    def seal(self) -> bool:
+        """Seal the active segment if it holds a record; the next append goes to a new one.
+
+        Returns True if a segment was sealed; False when there was nothing to seal (idempotent)
+        or the spool is closed. Waits for a group commit in progress, so a record is never
+        split from its group and appends racing with the seal land in one segment or the
+        next, each exactly once. Raises SpoolUnavailable if the next segment cannot be
+        created (the active one stays open then)."""
+        return self._seal_if(self._has_records)
+
+    def seal_if_older(self, ms: int | None = None) -> bool:
+        """Seal the active segment if its first record is at least `ms` old (default:
+        `seal_after_ms`). For the owner to call periodically, so an idle producer's last
+        records reach the reader too. Returns True if a segment was sealed."""
+        limit = self.seal_after_ms if ms is None else ms
+        if limit is None:
+            raise ValueError("seal_if_older needs ms when the spool has no seal_after_ms")
+        return self._seal_if(lambda: self._older_than(limit, time.monotonic()))
+
+    def _seal_if(self, due: Callable[[], bool]) -> bool:
+        with self._cond:
+            while self._leading:
+                self._cond.wait()
+            if self._closed or not due():
+                return False
+            try:
+                self._rotate()
+            except OSError as exc:
+                raise SpoolUnavailable(f"cannot seal the spool: {exc}") from exc
+            self._seals += 1
+            return True
+
     # checkpointing ----------------------------------------------------------
     def mark_applied(self, segment: int, events: int) -> bool:
-        """Record that `events` events of `segment` are in the store. Deletes the segment,
-        and returns True, once it is sealed and all its events are applied."""
+        """Record that `events` items of `segment` are in the store. Deletes the segment,
+        and returns True, once it is sealed and all its items are applied."""
         with self._cond:
             self._applied[segment] = self._applied.get(segment, 0) + events
             return self._maybe_delete(segment)
@@ -270,7 +358,7 @@ class Spool:
         return True
 
     # recovery ---------------------------------------------------------------
-    def replay(self) -> Iterator[ReplayRecord]:
+    def replay(self) -> Iterator[ReplayRecord[T]]:
         """Yield the records of the segments that existed when the spool was opened, oldest
         first. A segment becomes deletable (by `mark_applied`) only after it is fully read."""
         while True:
@@ -279,70 +367,27 @@ class Spool:
                     return
                 seq = self._recovered.pop(0)
                 self._written.setdefault(seq, 0)
-            for events in self._read_segment(seq):
+            for items in self._read_segment(seq):
                 with self._cond:
-                    self._written[seq] += len(events)
-                yield ReplayRecord(seq, events)
+                    self._written[seq] += len(items)
+                yield ReplayRecord(seq, items)
             with self._cond:
                 self._sealed.add(seq)
                 self._maybe_delete(seq)
 
-    def _read_segment(self, seq: int) -> Iterator[list[Event]]:
-        path = self.path(seq)
-        data = path.read_bytes()
-        if len(data) < len(MAGIC) and MAGIC.startswith(data):
-            self._discard(path, 0, data, corrupt=False)  # crashed while creating it
-            return
-        if not data.startswith(MAGIC):
-            self._discard(path, 0, data, corrupt=True)
-            return
-        off = len(MAGIC)
-        while off < len(data):
-            if len(data) - off < _HEADER.size:
-                self._discard(path, off, data, corrupt=False)
-                return
-            length, crc = _HEADER.unpack_from(data, off)
-            end = off + _HEADER.size + length
-            if end > len(data):
-                self._discard(path, off, data, corrupt=False)
-                return
-            payload = data[off + _HEADER.size : end]
-            if zlib.crc32(payload, zlib.crc32(data[off : off + 4])) != crc:
-                self._discard(path, off, data, corrupt=end < len(data))
-                return
-            try:
-                events = _decode(payload)
-            except (orjson.JSONDecodeError, TypeError, ValueError, IndexError) as exc:
-                log.error("spool: undecodable record in %s at %d: %s", path, off, exc)
-                self._discard(path, off, data, corrupt=True)
-                return
-            yield events
-            off = end
-
-    def _discard(self, path: Path, off: int, data: bytes, *, corrupt: bool) -> None:
-        """Cut the file at `off`; keep the cut bytes beside it when they are corruption."""
-        tail = len(data) - off
-        if corrupt:
-            seq = int(path.stem[4:])
-            path.with_name(f"{path.name}.{off}.corrupt").write_bytes(data[off:])
-            log.error("spool: %s is corrupt at byte %d; kept %d bytes aside", path, off, tail)
+    def _read_segment(self, seq: int) -> Iterator[list[T]]:
+        def on_cut(dropped: int, corrupt: bool) -> None:
             with self._cond:
-                self._corrupt.append(seq)
-        else:
-            log.warning("spool: dropped a torn final record of %d bytes in %s", tail, path)
-        with self._cond:
-            self._discarded += tail
-        os.truncate(path, off)  # off is 0 (bad or partial magic) or a record boundary
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+                self._discarded += dropped
+                if corrupt:
+                    self._corrupt.append(seq)
+
+        return read_segment(self.path(seq), self.codec.decode, on_cut)
 
     # introspection ------------------------------------------------------------
     def segments(self) -> list[int]:
         """Sequence numbers of the segment files on disk, oldest first."""
-        return sorted(int(p.stem[4:]) for p in self.directory.glob("seg-*.log"))
+        return segment_numbers(self.directory)
 
     def size_bytes(self) -> int:
         total = 0
@@ -363,11 +408,12 @@ class Spool:
                 self._groups,
                 self._records,
                 list(self._corrupt),
+                self._seals,
             )
 
     def close(self) -> None:
-        """Seal the active segment (deleting it if fully applied) and release the directory.
-        Idempotent. Waits for a group commit in progress."""
+        """Seal the active segment (deleting it if fully applied, or empty) and release the
+        directory. Idempotent. Waits for a group commit in progress."""
         with self._cond:
             while self._leading:
                 self._cond.wait()
@@ -382,10 +428,9 @@ class Spool:
             for ticket in self._pending:  # cannot happen after the wait, but never hang
                 ticket.done, ticket.error = True, SpoolUnavailable("the spool is closed")
             self._cond.notify_all()
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
+        unlock(self._lock_fd)
 
-    def __enter__(self) -> Spool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: Any) -> None:

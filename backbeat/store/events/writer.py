@@ -74,7 +74,7 @@ class EventWriter:
 
     def __init__(
         self,
-        spool: Spool,
+        spool: Spool[Event],
         store: EventStore,
         flush_rows: int = 5000,
         flush_interval_ms: int = 500,
