@@ -1,0 +1,87 @@
+"""Effects: a worker's replica, fed by the ingest process, reads what the authority reads."""
+
+from __future__ import annotations
+
+from backbeat.config import Settings
+from backbeat.domain.audience import Engagement
+from backbeat.domain.events import EventType
+from backbeat.serving.stats import CreativeStats
+from backbeat.store.counters.memory import MemoryCounters
+from backbeat.tracking.effects import (
+    CreativeCounts,
+    Exposure,
+    Membership,
+    RecordingCounters,
+    SpendAdded,
+    apply_effects,
+    creative_counts,
+)
+from backbeat.tracking.hits import Counting, count_hit
+from backbeat.tracking.pipeline import SEEN_IMPRESSION, audience_key
+from backbeat.tracking.signing import sign
+from tests.tracking.conftest import NOW, SECRET, make_payload
+from tests.tracking.test_hits import hit
+
+VISITOR = "hVISITORVISITORVISITORV"
+
+
+def test_recording_notes_the_writes_decisions_read_and_nothing_else() -> None:
+    rec = RecordingCounters(MemoryCounters())
+    rec.add_spend(7, "2025-11-28", 2_500)
+    rec.record_exposure(VISITOR, 7, NOW, 3600)
+    rec.add_member("viewed:7", VISITOR, NOW, 86_400)
+    rec.add_member(SEEN_IMPRESSION, "decision-1", NOW, 600)  # counting's own bookkeeping
+    assert rec.claim("imp:decision-1", 600) and not rec.claim("imp:decision-1", 600)
+    rec.hit("rate:k", NOW, 60)
+    assert rec.drain() == [
+        SpendAdded(7, "2025-11-28", 2_500),
+        Exposure(VISITOR, 7, NOW, 3600),
+        Membership("viewed:7", VISITOR, NOW, 86_400),
+    ]
+    assert rec.drain() == []
+
+
+def test_a_replica_fed_the_effects_reads_what_the_authority_reads(settings: Settings) -> None:
+    authority = RecordingCounters(MemoryCounters())
+    counting = Counting(authority, settings, SECRET, lambda cid: None, CreativeStats())
+    events = []
+    for i in range(6):
+        decision = f"019ac9f0-3a40-7c3e-9a1b-00000000000{i}"
+        key = f"kABUSEKEYABUSEKEYABUSE{i}"  # separate rate windows: this is not a rate test
+        imp = hit(ident=f"i{i}", token=sign(make_payload(decision_id=decision), SECRET),
+                  visitor_key=key)
+        events.append(count_hit(imp, counting).event)
+        if i % 2 == 0:
+            payload = make_payload(kind=EventType.CLICK, decision_id=decision, price_micros=0)
+            click = hit(EventType.CLICK, ident=f"c{i}", at=NOW + 10 + i,
+                        token=sign(payload, SECRET), visitor_key=key)
+            events.append(count_hit(click, counting).event)
+    stored = [e for e in events if e is not None]
+    effects = [*authority.drain(), *creative_counts(stored)]
+
+    replica, stats = MemoryCounters(), CreativeStats()
+    assert apply_effects(effects, replica, stats) == len(effects)
+    day = "2025-11-28"
+    assert replica.spend(101, day) == authority.spend(101, day)
+    assert replica.spend(101, day).total_micros == 6 * 2_500
+    now = NOW + 30
+    assert replica.exposures(VISITOR, [101], now, 4 * 3600) == authority.exposures(
+        VISITOR, [101], now, 4 * 3600
+    )
+    for engagement in (Engagement.VIEWED, Engagement.CLICKED):
+        key = audience_key(engagement, 101)
+        assert replica.engagement_count(key, VISITOR, now, 86_400) == (
+            authority.engagement_count(key, VISITOR, now, 86_400)
+        )
+    assert stats.get(202) == (6, 3) == counting.stats.get(202)  # type: ignore[union-attr]
+
+
+def test_creative_counts_skip_invalid_and_other_kinds(settings: Settings) -> None:
+    counting = Counting(MemoryCounters(), settings, SECRET, lambda cid: None)
+    first = count_hit(hit(), counting).event
+    dup = count_hit(hit(ident="e2"), counting).event  # a duplicate: stored, invalid
+    view = make_payload(kind=EventType.VIEWABLE)
+    viewable = count_hit(hit(EventType.VIEWABLE, ident="e3", token=sign(view, SECRET)),
+                         counting).event
+    assert first and dup and viewable and not dup.valid and viewable.valid
+    assert creative_counts([first, dup, viewable]) == [CreativeCounts(202, 1, 0)]
