@@ -11,7 +11,10 @@ candidate first and then a few at a time. The walk stops as soon as a candidate 
 group's bound, since nothing later can beat it. Without a winner the decider explains the
 no-fill by running every filter in order (:func:`backbeat.serving.targeting.explain`).
 
-Pure apart from the injected counters, RNG, clock and creative stats.
+Pure apart from the injected counters, RNG, clock and creative stats. Slates are built by
+the first request that needs them unless they were prepared ahead, by :meth:`Decider.prebuild`
+or by the background builder that :meth:`Decider.start_prebuild` starts (off by default; see
+:mod:`backbeat.serving.prebuild`).
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from backbeat.domain.campaign import Pricing
 from backbeat.domain.inventory import domain_matches
 from backbeat.errors import ValidationFailed
 from backbeat.serving.context import RequestContext
-from backbeat.serving.index import CandidateIndex, IndexHolder, PlacementEntry, Shape
+from backbeat.serving.index import CandidateIndex, IndexHolder, PlacementEntry
 from backbeat.serving.localtime import BLOCK_S, LocalTimes
+from backbeat.serving.prebuild import SlateBuilder
 from backbeat.serving.ranking import REACH_BOOST, creative_ctr, ecpm_micros, pick_creative
 from backbeat.serving.request import AdRequest, Decision, NoFill
-from backbeat.serving.slate import Ranked, Slate, build_slate, for_country
+from backbeat.serving.slate import Ranked, Slate
+from backbeat.serving.slatecache import SlateCache
 from backbeat.serving.stats import CreativeStats
 from backbeat.serving.targeting import (
     audience,
@@ -43,8 +48,6 @@ from backbeat.serving.targeting import (
 )
 from backbeat.store.counters.protocol import Counters
 
-_ALL = "*"  # the slate key of a shape's slate before narrowing by country
-
 
 def _uuid() -> str:
     return str(uuid.uuid4())
@@ -53,7 +56,7 @@ def _uuid() -> str:
 class Decider:
     """Decides ads. Thread-safe as far as its collaborators are (the caches it keeps are
     plain dicts whose worst race recomputes a value); give each thread its own RNG if the
-    RNG's sequence matters.
+    RNG's sequence matters. Start and stop the background builder from one thread.
 
     `block_s` is how long a slate (and the CTR it ranks with) is reused; it must divide 900.
     `prefetch` is how many candidates' counters are read per round trip.
@@ -87,8 +90,8 @@ class Decider:
         self._block_s = block_s
         self._prefetch = prefetch
         self._local_times = LocalTimes()
-        self._slates: dict[tuple[Shape, str | None], Slate] = {}
-        self._slates_of: CandidateIndex | None = None
+        self._slates = SlateCache(block_s=block_s, local_times=self._local_times, stats=stats)
+        self._builder: SlateBuilder | None = None
 
     @property
     def index(self) -> CandidateIndex:
@@ -97,6 +100,57 @@ class Decider:
             return holder.current()
         assert self._fixed is not None
         return self._fixed
+
+    @property
+    def slates(self) -> SlateCache:
+        """The slates this decider ranks with (and its build counters)."""
+        return self._slates
+
+    def prebuild(self, block: int | None = None) -> int:
+        """Build the slates of `block` (default: the one after the clock's) on the current
+        index now, so that its first requests find them ready; returns how many were built.
+        What the background builder does, for callers that drive time themselves."""
+        if block is None:
+            block = int(self._clock().timestamp() // self._block_s) + 1
+        return self._slates.prebuild(self.index, block)
+
+    def start_prebuild(self, *, lead_s: float = 10.0, pause_s: float = 0.002) -> None:
+        """Start a background thread that builds each block's slates `lead_s` seconds before
+        the block starts (by this decider's clock; CPC candidates are then ranked with CTRs
+        up to `lead_s` older than a request-time build would read), and a new index's
+        slates before the index holder swaps it in, sleeping `pause_s` after each shape.
+        Only for a clock that follows real time (not a simulated one, which the thread
+        would wait on in real seconds); stop it with :meth:`stop_prebuild`. A no-op while
+        it runs."""
+        if self._builder is not None and self._builder.running:
+            return
+        holder = self._holder
+        self._builder = SlateBuilder(
+            self._slates,
+            self._serving_index,
+            self._clock,
+            lead_s=lead_s,
+            pause_s=pause_s,
+        )
+        if holder is not None:
+            holder.add_preparer(self._builder.on_new_index)
+        self._builder.start()
+
+    def stop_prebuild(self, timeout: float | None = 10.0) -> None:
+        """Stop the background builder (a no-op if it is not running); requests build any
+        slates they miss from then on."""
+        builder = self._builder
+        if builder is None:
+            return
+        if self._holder is not None:
+            self._holder.remove_preparer(builder.on_new_index)
+        builder.stop(timeout)
+        self._builder = None
+
+    @property
+    def prebuilding(self) -> bool:
+        """Whether the background builder runs."""
+        return self._builder is not None and self._builder.running
 
     def decide(self, req: AdRequest) -> Decision | NoFill:
         """Fill one slot."""
@@ -115,6 +169,14 @@ class Decider:
         return out
 
     # internals ---------------------------------------------------------------------------
+    def _serving_index(self) -> CandidateIndex:
+        """The index requests use now, without the holder's poll (for the builder thread)."""
+        holder = self._holder
+        if holder is not None:
+            return holder.index
+        assert self._fixed is not None
+        return self._fixed
+
     def _decide(self, req: AdRequest, exclude: Collection[int]) -> Decision | NoFill:
         holder = self._holder
         index = holder.current() if holder is not None else self._fixed
@@ -130,7 +192,7 @@ class Decider:
         if self._require_domain and not domain_matches(req.page_host, pe.site.domain):
             return NoFill({"domain_mismatch": 1})
         epoch = now.timestamp()
-        slate = self._slate(index, pe, req.country, epoch)
+        slate = self._slates.get(index, pe, req.country, int(epoch // self._block_s))
         ctx = RequestContext(
             req,
             epoch,
@@ -148,32 +210,6 @@ class Decider:
             reasons, _ = explain(ctx, pe.fits, index.campaign_count - len(pe.fits))
             return NoFill(reasons)
         return self._decision(winner, ctx, pe, now, req)
-
-    def _slate(
-        self, index: CandidateIndex, pe: PlacementEntry, country: str | None, epoch: float
-    ) -> Slate:
-        """The ranked candidates of the placement's shape for the visitor's country, for the
-        current block (built on first use in each block)."""
-        if self._slates_of is not index:
-            self._slates = {}
-            self._slates_of = index
-        block = int(epoch // self._block_s)
-        key = (pe.shape, country)
-        slate = self._slates.get(key)
-        if slate is None or slate.block != block:
-            base_key = (pe.shape, _ALL)
-            base = self._slates.get(base_key)
-            if base is None or base.block != block:
-                base = build_slate(
-                    pe.fits,
-                    block=block,
-                    block_s=self._block_s,
-                    local_times=self._local_times,
-                    stats=self._stats,
-                )
-                self._slates[base_key] = base
-            slate = self._slates[key] = for_country(base, country)
-        return slate
 
     def _walk(self, slate: Slate, ctx: RequestContext) -> Ranked | None:
         """Best-first over the slate's groups; uniformly random order inside a group."""

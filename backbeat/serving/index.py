@@ -163,6 +163,10 @@ class IndexHolder:
     moved, builds a new index and swaps it in with one reference assignment. A failed rebuild
     is logged and the old index keeps serving. With ``background=False`` the poll runs
     inline instead (for single-threaded tools and tests).
+
+    Preparers (:meth:`add_preparer`) run with each new index before it is swapped in, on the
+    thread that built it: the decider's slate builder uses this so that no request pays for
+    ranking the new index's slates. A preparer that raises is logged; the swap goes ahead.
     """
 
     def __init__(
@@ -182,6 +186,7 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.last_error: BaseException | None = None
+        self._preparers: tuple[Callable[[CandidateIndex], object], ...] = ()
         now = clock()
         self._index = CandidateIndex.build(source.serving_snapshot(), now)
         self._next_poll = now + self._poll
@@ -213,6 +218,16 @@ class IndexHolder:
         a new index was swapped in."""
         return self._rebuild(force)
 
+    def add_preparer(self, prepare: Callable[[CandidateIndex], object]) -> None:
+        """Run `prepare(new_index)` before each future swap."""
+        with self._lock:
+            self._preparers = (*self._preparers, prepare)
+
+    def remove_preparer(self, prepare: Callable[[CandidateIndex], object]) -> None:
+        """Stop running `prepare` (a no-op if it was not added)."""
+        with self._lock:
+            self._preparers = tuple(p for p in self._preparers if p != prepare)
+
     def wait(self, timeout: float | None = None) -> None:
         """Wait for an in-flight background rebuild (for tests and shutdown)."""
         thread = self._thread
@@ -235,6 +250,11 @@ class IndexHolder:
             log.exception("rebuilding the serving index failed")
             self.last_error = exc
             return False
+        for prepare in self._preparers:
+            try:
+                prepare(fresh)
+            except Exception:  # the new index serves anyway; requests build what is missing
+                log.exception("preparing the new serving index failed")
         self._index = fresh
         self.last_error = None
         return True

@@ -119,6 +119,16 @@ def snapshot(
     )
 
 
+class Clock:
+    """A settable clock."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def request(**kw: Any) -> AdRequest:
     """A request for placement 1 on site1.example.com from a US desktop visitor at NOW."""
     base: dict[str, Any] = {

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
-from pathlib import Path
-
-import pytest
+from datetime import timedelta
 
 from backbeat.domain.campaign import CampaignStatus
 from backbeat.domain.creative import ReviewStatus
-from backbeat.domain.parties import Advertiser, Publisher
 from backbeat.domain.taxonomy import AdFormat, Size
 from backbeat.serving.decide import Decider
 from backbeat.serving.index import CandidateIndex, IndexHolder
 from backbeat.serving.request import Decision, NoFill
 from backbeat.serving.stats import CreativeStats
 from backbeat.serving.targeting import fitting_creatives
-from backbeat.store.catalog import SqlCatalog, open_catalog, upgrade
+from backbeat.store.catalog import SqlCatalog
 from backbeat.store.catalog.protocol import ServingSnapshot
 from backbeat.store.counters.memory import MemoryCounters
 from tests.serving.factories import (
     LEADER,
     MRECT,
     NOW,
+    Clock,
     campaign,
     creative,
     placement,
@@ -101,31 +97,6 @@ def test_fits_agree_with_the_format_size_predicate() -> None:
 
 
 # IndexHolder, with the real catalog -----------------------------------------------------------
-
-
-class Clock:
-    """A settable clock for the holder's polling."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[SqlCatalog]:
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    upgrade(url)
-    cat = open_catalog(url)
-    adv = cat.advertisers.add(Advertiser("Nightjar Records")).id or 0
-    pub = cat.publishers.add(Publisher("Lyric Vault")).id or 0
-    st = cat.sites.add(replace(site(), id=None, publisher_id=pub)).id or 0
-    cat.placements.add(replace(placement(), id=None, site_id=st))
-    camp = cat.campaigns.add(replace(campaign(1), id=None, advertiser_id=adv)).id or 0
-    cat.creatives.add(replace(creative(10, 1), id=None, campaign_id=camp, advertiser_id=adv))
-    yield cat
-    cat.close()
 
 
 def test_holder_rebuilds_when_the_catalog_version_moves(catalog: SqlCatalog) -> None:
@@ -219,3 +190,26 @@ def test_concurrent_current_starts_one_rebuild(catalog: SqlCatalog) -> None:
     holder.wait(5)
     assert len(builds) == 2  # the initial build and exactly one rebuild
     assert holder.current().campaigns[1].bid == 6_000_000
+
+
+def test_preparers_see_the_new_index_before_it_serves(catalog: SqlCatalog) -> None:
+    holder = IndexHolder(catalog, Clock(NOW), background=False)
+    first = holder.index
+    seen: list[tuple[int, int]] = []  # (version prepared, version serving meanwhile)
+
+    def prepare(index: CandidateIndex) -> None:
+        seen.append((index.version, holder.index.version))
+
+    def broken(index: CandidateIndex) -> None:
+        raise RuntimeError("a preparer failed")
+
+    holder.add_preparer(broken)
+    holder.add_preparer(prepare)
+    camp = catalog.campaigns.get(1)
+    catalog.campaigns.update(replace(camp, bid_micros=6_000_000))
+    assert holder.refresh()  # swapped in although a preparer raised
+    second = holder.index
+    assert seen == [(second.version, first.version)] and second.version > first.version
+    holder.remove_preparer(prepare)
+    holder.remove_preparer(prepare)  # removing twice is harmless
+    assert holder.refresh(force=True) and len(seen) == 1
