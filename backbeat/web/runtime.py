@@ -101,6 +101,8 @@ class Runtime:
         if self.settings.counters_backend is CountersBackend.MEMORY:
             self._warm_spend()
             self._warm_claims()
+        if self.clock is _utc_now:  # a simulated clock (the sim) drives time itself
+            self.decider.start_prebuild()  # next block's slates before it starts
 
     def _warm_stats(self) -> None:
         rows = self.store.query(
@@ -163,6 +165,7 @@ class Runtime:
                 self.counters.add_member(SEEN_IMPRESSION, str(decision_id), moment, ttl)
 
     def close(self) -> None:
+        self.decider.stop_prebuild()
         self.holder_stop()
         self.writer.close()
         self.store.close()
