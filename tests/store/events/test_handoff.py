@@ -1,0 +1,68 @@
+"""SpoolSink: a worker's acknowledged items reach a SpoolReader in another directory owner."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.spool_format import EVENT_CODEC
+from backbeat.store.events.spool_reader import SpoolReader
+from tests.store.events.builders import make_event
+
+
+def drain(reader: SpoolReader, deadline_s: float = 10.0) -> list[str]:  # type: ignore[type-arg]
+    ids: list[str] = []
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        for ref in reader.ready():
+            for record in reader.read(ref):
+                ids.extend(e.id for e in record)
+            reader.remove(ref)
+        if ids:
+            return ids
+        time.sleep(0.01)
+    return ids
+
+
+def test_the_sealer_hands_a_quiet_workers_last_items_over(tmp_path: Path) -> None:
+    sink = SpoolSink(tmp_path, EVENT_CODEC, seal_ms=20)
+    reader = SpoolReader(tmp_path, empty_grace_s=0)
+    sink.start()
+    try:
+        sink.submit([make_event(id="e1"), make_event(id="e2")])
+        assert drain(reader) == ["e1", "e2"]  # while the worker still runs
+        assert sink.stats().submitted == 2
+    finally:
+        sink.close()
+        reader.close()
+
+
+def test_without_the_sealer_items_wait_for_flush_or_close(tmp_path: Path) -> None:
+    sink = SpoolSink(tmp_path, EVENT_CODEC, seal_ms=60_000)
+    reader = SpoolReader(tmp_path, empty_grace_s=0)
+    try:
+        sink.submit([make_event(id="e1")])
+        assert reader.ready() == []
+        assert sink.flush()
+        assert drain(reader) == ["e1"]
+        sink.submit([make_event(id="e2")])
+        sink.close()
+        sink.close()  # idempotent
+        assert drain(reader) == ["e2"]
+    finally:
+        reader.close()
+
+
+def test_each_sink_has_a_directory_of_its_own(tmp_path: Path) -> None:
+    a, b = SpoolSink(tmp_path, EVENT_CODEC), SpoolSink(tmp_path, EVENT_CODEC, prefix="x")
+    try:
+        assert a.spool.directory != b.spool.directory
+        assert b.spool.directory.name.startswith("x-")
+    finally:
+        a.close()
+        b.close()
+    with pytest.raises(ValueError):
+        SpoolSink(tmp_path, EVENT_CODEC, seal_ms=0)

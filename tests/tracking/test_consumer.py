@@ -1,0 +1,142 @@
+"""The ingest loop over real spools and a real DuckDB store: two workers' hits are counted
+in one place (a duplicate across workers is caught), decision events are stored as they
+are, effects are published, and a refused write is retried without counting twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from backbeat.config import Settings
+from backbeat.domain.events import DropReason, Event, EventType
+from backbeat.serving.stats import CreativeStats
+from backbeat.store.counters.memory import MemoryCounters
+from backbeat.store.events.duckdb_store import DuckDBEventStore
+from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.spool_format import EVENT_CODEC
+from backbeat.store.events.spool_reader import SpoolReader
+from backbeat.tracking.consumer import HitConsumer
+from backbeat.tracking.effects import CreativeCounts, Effect, RecordingCounters, SpendAdded
+from backbeat.tracking.hits import Counting, Hit, HitCodec
+from backbeat.tracking.signing import sign
+from tests.store.events.builders import make_event
+from tests.tracking.conftest import NOW, SECRET, make_payload
+from tests.tracking.test_hits import hit
+
+DECISIONS = [f"019ac9f0-3a40-7c3e-9a1b-00000000010{i}" for i in range(4)]
+
+
+class Loop:
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.store = DuckDBEventStore(root / "events.duckdb")
+        self.recorder = RecordingCounters(MemoryCounters())
+        self.counting = Counting(self.recorder, settings, SECRET, lambda cid: None,
+                                 CreativeStats())
+        self.published: list[list[Effect]] = []
+        self.fail_next = 0
+        self.hit_reader: SpoolReader[Hit] = SpoolReader(root / "hits", codec=HitCodec(),
+                                                        empty_grace_s=0)
+        self.event_reader = SpoolReader(root / "events", empty_grace_s=0)
+        self.consumer = HitConsumer(
+            self.hit_reader, self.event_reader, self.counting, self.recorder,
+            self.submit, self.published.append,
+        )
+
+    def submit(self, events: Sequence[Event]) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise OSError("disk full (test)")
+        self.store.append_batch(events)
+
+    def close(self) -> None:
+        self.hit_reader.close()
+        self.event_reader.close()
+        self.store.close()
+
+
+@pytest.fixture
+def loop(tmp_path: Path, settings: Settings) -> Iterator[Loop]:
+    lp = Loop(tmp_path, settings)
+    yield lp
+    lp.close()
+
+
+def imp(decision: str, ident: str, at: float) -> Hit:
+    return hit(ident=ident, at=at, token=sign(make_payload(decision_id=decision), SECRET),
+               visitor_key=f"k-{ident}")
+
+
+def test_two_workers_hits_are_counted_once_across_workers(loop: Loop, tmp_path: Path) -> None:
+    w1 = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w1")
+    w2 = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w2")
+    ev = SpoolSink(tmp_path / "events", EVENT_CODEC, prefix="w1")
+    w1.submit([imp(DECISIONS[0], "a", NOW + 1), imp(DECISIONS[1], "b", NOW + 2)])
+    # the same decision's impression again, through the other worker, a moment later
+    w2.submit([imp(DECISIONS[0], "c", NOW + 3)])
+    ev.submit([make_event(id="decision-event-1", type=EventType.DECISION, valid=True,
+                         drop_reason=None)])
+    for sink in (w1, w2, ev):
+        sink.close()  # a stopped worker: its last segment is taken too
+
+    while loop.consumer.run_once():
+        pass
+    rows = loop.store.query("SELECT id, type, valid, drop_reason FROM events ORDER BY id")
+    assert rows == [
+        ("a", "impression", True, None),
+        ("b", "impression", True, None),
+        ("c", "impression", False, DropReason.DUPLICATE.value),
+        ("decision-event-1", "decision", True, None),
+    ]
+    effects = [fx for batch in loop.published for fx in batch]
+    assert effects.count(SpendAdded(101, "2025-11-28", 2_500)) == 2
+    assert CreativeCounts(202, 2, 0) in effects
+    assert loop.consumer.stats.hits == 3
+    assert not list((tmp_path / "hits").glob("*/seg-*.log"))  # consumed and removed
+
+
+def test_hits_of_a_round_are_counted_in_time_order(loop: Loop, tmp_path: Path) -> None:
+    click = make_payload(kind=EventType.CLICK, decision_id=DECISIONS[2])
+    early = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w1")
+    late = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w2")
+    # worker 1 holds the click (later), worker 2 the impression it needs (earlier)
+    early.submit([hit(EventType.CLICK, ident="k", at=NOW + 9, token=sign(click, SECRET))])
+    late.submit([imp(DECISIONS[2], "i", NOW + 4)])
+    early.close()
+    late.close()
+    while loop.consumer.run_once():
+        pass
+    rows = dict(loop.store.query("SELECT id, valid FROM events"))
+    assert rows == {"i": True, "k": True}
+
+
+def test_a_refused_write_is_retried_without_counting_again(loop: Loop, tmp_path: Path) -> None:
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    sink.submit([imp(DECISIONS[3], "x", NOW + 1)])
+    sink.close()
+    loop.fail_next = 1
+    with pytest.raises(OSError):
+        loop.consumer.run_once()
+    assert loop.store.count() == 0 and loop.published == []
+    assert loop.consumer.run_once() == 1
+    assert loop.store.query("SELECT id, valid FROM events") == [("x", True)]
+    assert loop.consumer.stats.failures == 1
+
+
+def test_a_live_workers_sealed_segments_are_taken_while_it_runs(
+    loop: Loop, tmp_path: Path
+) -> None:
+    sink = SpoolSink(tmp_path / "hits", HitCodec(), seal_ms=10)
+    sink.start()
+    try:
+        sink.submit([imp(DECISIONS[0], "live", NOW + 1)])
+        for _ in range(500):
+            loop.consumer.run_once()
+            if loop.store.count():
+                break
+            time.sleep(0.01)
+        assert loop.store.query("SELECT id FROM events") == [("live",)]
+    finally:
+        sink.close()
