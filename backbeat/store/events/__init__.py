@@ -17,18 +17,25 @@ from backbeat.config import EventsBackend, Settings
 from backbeat.errors import ConfigError
 from backbeat.store.events.duckdb_store import DuckDBEventStore
 from backbeat.store.events.protocol import EventStore
-from backbeat.store.events.spool import Spool, SpoolUnavailable
+from backbeat.store.events.spool import EVENT_CODEC, Codec, Spool, SpoolLocked, SpoolUnavailable
+from backbeat.store.events.spool_reader import SegmentRef, SpoolReader, producer_name
 from backbeat.store.events.writer import EventWriter, WriterStats
 
 __all__ = [
+    "EVENT_CODEC",
+    "Codec",
     "DuckDBEventStore",
     "EventStore",
     "EventWriter",
+    "SegmentRef",
     "Spool",
+    "SpoolLocked",
+    "SpoolReader",
     "SpoolUnavailable",
     "WriterStats",
     "open_event_store",
     "open_event_writer",
+    "producer_name",
 ]
 
 

@@ -168,13 +168,14 @@ class Spool(Generic[T]):
         self.segment_bytes = segment_bytes
         self.codec: Codec[T] = codec
         self.seal_after_ms = seal_after_ms
-        lock_fd = lock_directory(self.directory, create=True)
+        lock_fd = lock_directory(self.directory, make_dir=True)
         if lock_fd is None:
             raise SpoolLocked(f"spool {self.directory} is in use by another process")
         self._lock_fd = lock_fd
         self._cond = threading.Condition()
         self._pending: list[_Ticket] = []
         self._leading = False
+        self._sealing = 0  # seal calls waiting for the group in progress; they go first
         self._closed = False
         self._recovered = segment_numbers(self.directory)
         self._next_seq = (self._recovered[-1] + 1) if self._recovered else 1
@@ -205,7 +206,7 @@ class Spool(Generic[T]):
                 raise SpoolUnavailable("the spool is closed")
             self._pending.append(ticket)
             while not ticket.done:
-                if self._leading:
+                if self._leading or self._sealing:
                     self._cond.wait()
                     continue
                 self._lead()
@@ -310,9 +311,9 @@ class Spool(Generic[T]):
         """Seal the active segment if it holds a record; the next append goes to a new one.
 
         Returns True if a segment was sealed; False when there was nothing to seal (idempotent)
-        or the spool is closed. Waits for a group commit in progress, so a record is never
-        split from its group and appends racing with the seal land in one segment or the
-        next, each exactly once. Raises SpoolUnavailable if the next segment cannot be
+        or the spool is closed. Waits for the group commit in progress (new groups wait for
+        the seal), so appends racing with the seal land in one segment or the next, each
+        exactly once. Raises SpoolUnavailable if the next segment cannot be
         created (the active one stays open then)."""
         return self._seal_if(self._has_records)
 
@@ -327,16 +328,21 @@ class Spool(Generic[T]):
 
     def _seal_if(self, due: Callable[[], bool]) -> bool:
         with self._cond:
-            while self._leading:
-                self._cond.wait()
-            if self._closed or not due():
-                return False
+            self._sealing += 1  # no new group starts meanwhile: a seal is never starved
             try:
-                self._rotate()
-            except OSError as exc:
-                raise SpoolUnavailable(f"cannot seal the spool: {exc}") from exc
-            self._seals += 1
-            return True
+                while self._leading:
+                    self._cond.wait()
+                if self._closed or not due():
+                    return False
+                try:
+                    self._rotate()
+                except OSError as exc:
+                    raise SpoolUnavailable(f"cannot seal the spool: {exc}") from exc
+                self._seals += 1
+                return True
+            finally:
+                self._sealing -= 1
+                self._cond.notify_all()
 
     # checkpointing ----------------------------------------------------------
     def mark_applied(self, segment: int, events: int) -> bool:

@@ -174,22 +174,22 @@ def _cut(path: Path, off: int, data: bytes, *, corrupt: bool, on_cut: OnCut | No
         os.close(fd)
 
 
-def lock_directory(directory: Path, *, create: bool) -> int | None:
+def lock_directory(directory: Path, *, make_dir: bool) -> int | None:
     """Take the exclusive ``flock`` on ``<directory>/LOCK`` without blocking; return its fd.
 
-    None when another process holds it (or, with ``create=False``, when there is no LOCK).
+    None when another process holds it (or, without `make_dir`, when the directory is gone).
     The lock is good only if ``LOCK`` is still the file that was locked: a
     :class:`SpoolReader` unlinks the LOCK of a producer directory it drained (while holding
     it) before removing the directory, so a process that locked the old file retries on a
     fresh one instead of writing into a directory about to vanish."""
     lock = directory / "LOCK"
     while True:
-        if create:
+        if make_dir:
             directory.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(lock, os.O_RDWR | (os.O_CREAT if create else 0), 0o600)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         except FileNotFoundError:
-            if create:
+            if make_dir:
                 continue  # the directory was removed between mkdir and open
             return None
         try:
@@ -204,9 +204,7 @@ def lock_directory(directory: Path, *, create: bool) -> int | None:
         held = os.fstat(fd)
         if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
             return fd
-        os.close(fd)
-        if not create:
-            return None
+        unlock(fd)  # we locked a LOCK file that was unlinked meanwhile: try a fresh one
 
 
 def unlock(fd: int) -> None:

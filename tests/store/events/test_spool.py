@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import struct
 import threading
+import time
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
+import orjson
 import pytest
 
 from backbeat.domain.events import Event
+from backbeat.store.events.schema import COLUMN_NAMES
 from backbeat.store.events.spool import MAGIC, Spool, SpoolLocked, SpoolUnavailable, encode
 from tests.store.events.builders import make_event, make_events
 
 
-def replayed(spool: Spool) -> list[Event]:
+def replayed(spool: Spool[Event]) -> list[Event]:
     return [e for record in spool.replay() for e in record.events]
 
 
@@ -195,3 +201,140 @@ def test_closed_spool_refuses_appends(tmp_path: Path) -> None:
     spool.close()
     with pytest.raises(SpoolUnavailable):
         spool.append(make_events(1))
+
+
+# codecs -----------------------------------------------------------------------
+
+
+def encode_before_codecs(events: Sequence[Event]) -> bytes:
+    """The record encoder as it was before codecs existed (a frozen copy, do not update)."""
+    payload = orjson.dumps(list(map(operator.attrgetter(*COLUMN_NAMES), events)))
+    length = struct.pack("<I", len(payload))
+    return length + struct.pack("<I", zlib.crc32(payload, zlib.crc32(length))) + payload
+
+
+def test_default_codec_keeps_the_format_and_reads_old_spools(tmp_path: Path) -> None:
+    batches = [make_events(6, seed=1), [make_event(seed=2)], make_events(3, seed=4)]
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "seg-0000000000000003.log").write_bytes(
+        MAGIC + b"".join(encode_before_codecs(b) for b in batches)
+    )
+    with Spool(old) as spool:
+        records = list(spool.replay())
+    assert [r.events for r in records] == batches
+    assert [r.items for r in records] == batches
+    assert {r.segment for r in records} == {3}
+    with Spool(tmp_path / "new") as spool:
+        seg = spool.append(batches[0])
+        written = spool.path(seg).read_bytes()
+    assert written == MAGIC + encode_before_codecs(batches[0])
+
+
+class PairCodec:
+    """(name, count) pairs as an orjson object: a codec unrelated to events."""
+
+    def encode(self, items: Sequence[tuple[str, int]], /) -> bytes:
+        return orjson.dumps({"pairs": [[k, v] for k, v in items]})
+
+    def decode(self, payload: bytes, /) -> list[tuple[str, int]]:
+        return [(str(k), int(v)) for k, v in orjson.loads(payload)["pairs"]]
+
+
+def test_custom_codec_round_trips(tmp_path: Path) -> None:
+    batches = [[("a", 1), ("b", 2)], [("ü", -5)], [("c", 2**40)] * 50]
+    with Spool(tmp_path, codec=PairCodec(), segment_bytes=256) as spool:
+        segs = [spool.append(b) for b in batches]
+        data = spool.path(segs[0]).read_bytes()
+    assert len(set(segs)) > 1  # rotation works with any payload
+    assert data[8 + 8 :].startswith(b'{"pairs":[["a",1]')
+    with Spool(tmp_path, codec=PairCodec()) as again:
+        assert [r.items for r in again.replay()] == batches
+
+
+def test_undecodable_record_is_kept_aside_as_corruption(tmp_path: Path) -> None:
+    with Spool(tmp_path) as spool:  # event records ...
+        spool.append(make_events(2))
+        spool.append(make_events(2, seed=3))
+    with Spool(tmp_path, codec=PairCodec()) as wrong:  # ... read with the wrong codec
+        assert list(wrong.replay()) == []
+        assert wrong.stats().corrupt_segments == [1]
+    assert len(list(tmp_path.glob("*.corrupt"))) == 1
+
+
+# sealing ----------------------------------------------------------------------
+
+
+def test_seal_starts_a_new_segment_and_is_idempotent_when_empty(tmp_path: Path) -> None:
+    with Spool(tmp_path) as spool:
+        assert spool.seal() is False  # nothing written yet
+        first = spool.append(make_events(2, seed=1))
+        assert spool.seal() is True
+        assert spool.segments() == [first, first + 1]  # the next segment exists: first is sealed
+        assert spool.seal() is False
+        assert spool.segments() == [first, first + 1]
+        assert spool.append(make_events(2, seed=2)) == first + 1
+        assert spool.stats().seals == 1
+    with Spool(tmp_path) as again:
+        assert [len(r.events) for r in again.replay()] == [2, 2]
+
+
+def test_closing_after_a_seal_leaves_no_empty_segment(tmp_path: Path) -> None:
+    with Spool(tmp_path) as spool:
+        seg = spool.append(make_events(1))
+        spool.seal()
+    assert Spool(tmp_path).segments() == [seg]
+
+
+def test_seal_after_ms_seals_on_append_and_on_demand(tmp_path: Path) -> None:
+    with Spool(tmp_path, seal_after_ms=80) as spool:
+        a = spool.append(make_events(1, seed=1))
+        assert spool.append(make_events(1, seed=2)) == a  # young: same segment
+        assert spool.seal_if_older() is False
+        time.sleep(0.1)
+        b = spool.append(make_events(1, seed=3))  # the segment turned 80 ms old: sealed first
+        assert b == a + 1
+        assert spool.seal_if_older() is False  # b's first record is fresh
+        assert spool.seal_if_older(0) is True
+        assert spool.segments() == [a, b, b + 1]
+        time.sleep(0.1)
+        assert spool.seal_if_older() is False  # the new segment holds nothing
+    with Spool(tmp_path) as plain, pytest.raises(ValueError):
+        plain.seal_if_older()
+
+
+def test_seals_racing_with_appends_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, segment_bytes=64 * 1024)
+    batches = {t: [[e] for e in make_events(60, seed=t)] for t in range(6)}
+    placed: dict[str, int] = {}
+    stop = threading.Event()
+    seals = 0
+
+    def produce(t: int) -> None:
+        for batch in batches[t]:
+            placed[batch[0].id] = spool.append(batch)
+
+    def sealer() -> None:
+        nonlocal seals
+        while not stop.is_set():
+            seals += spool.seal()
+
+    threads = [threading.Thread(target=produce, args=(t,)) for t in batches]
+    sealing = threading.Thread(target=sealer)
+    sealing.start()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    stop.set()
+    sealing.join()
+    spool.close()
+    assert seals >= 5
+    with Spool(tmp_path) as again:
+        records = list(again.replay())
+    got = [(e.id, r.segment) for r in records for e in r.events]
+    assert len(got) == len(placed) == 6 * 60
+    assert dict(got) == placed  # each record in the segment its append reported
+    for t, thread_batches in batches.items():  # one producer's records keep their order
+        ids = [b[0].id for b in thread_batches]
+        assert [i for i, _ in got if i in set(ids)] == ids, t
