@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     flush_rows: int = Field(default=5000, gt=0)
     flush_interval_ms: int = Field(default=500, gt=0)
 
+    # processes
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="serving processes; above 1, one more process counts and stores events",
+    )
+    handoff_seal_ms: int = Field(default=100, gt=0, le=10_000)
+
     # uploads & web
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     secure_cookies: bool = False
@@ -138,6 +147,16 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def handoff_dir(self) -> Path:
+        """Where serving workers spool hits and decision events for the ingest process."""
+        return self.data_dir / "handoff"
+
+    @property
+    def ingest_socket(self) -> Path:
+        """The ingest process's Unix socket (event store reads, effects, conversions)."""
+        return self.data_dir / "ingest.sock"
 
     @property
     def uploads_dir(self) -> Path:

@@ -14,7 +14,9 @@ but flagged duplicate), `bbclid` the click id from the landing URL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -115,8 +117,26 @@ async def conversion(request: Request) -> Response:
         advertiser_id, value, oid, bbclid = _params(data)
         if rt.catalog.advertisers.find(advertiser_id) is None:
             raise ValidationFailed.one("a", f"advertiser {advertiser_id} not found")
-        event = _record(rt, request, advertiser_id, value, oid, bbclid)
-        await rt.ingest.submit([event])
+        now = rt.clock()
+        ua = request.headers.get("user-agent", "")
+        visitor = identify(
+            secret=rt.secret,
+            mode=rt.settings.visitor_mode,
+            now=now.timestamp(),
+            ip=client_ip(request),
+            user_agent=ua,
+            dnt=request.headers.get("dnt"),
+            gpc=request.headers.get("sec-gpc"),
+            cookie=request.cookies.get("bb_vid"),
+        )
+        conv = Conversion(advertiser_id, value, oid, bbclid, visitor.id, ua, now)
+        if rt.worker:  # attribution and order-id claims live in the ingest process
+            event = await asyncio.to_thread(rt.store.call, CONVERSION_RPC, conv)  # type: ignore[attr-defined]
+            if not isinstance(event, Event):
+                raise TypeError(f"the ingest process answered {event!r}")
+        else:
+            event = attribute(rt, conv)
+            await rt.ingest.submit([event])
     except BackbeatError as exc:
         return error_response(exc, _HEADERS)
     if request.method == "POST":
@@ -130,27 +150,43 @@ async def conversion(request: Request) -> Response:
     return Response(status_code=204, headers=_HEADERS)
 
 
-def _record(
-    rt: Runtime, request: Request, advertiser_id: int, value: int, oid: str, bbclid: str
-) -> Event:
-    now = rt.clock()
-    ua = request.headers.get("user-agent", "")
-    visitor = identify(
-        secret=rt.secret,
-        mode=rt.settings.visitor_mode,
-        now=now.timestamp(),
-        ip=client_ip(request),
-        user_agent=ua,
-        dnt=request.headers.get("dnt"),
-        gpc=request.headers.get("sec-gpc"),
-        cookie=request.cookies.get("bb_vid"),
-    )
+@dataclass(frozen=True)
+class Conversion:
+    """A conversion as reported, with its visitor already resolved (no raw IP)."""
+
+    advertiser_id: int
+    value_micros: int
+    order_id: str
+    bbclid: str
+    visitor_id: str
+    user_agent: str
+    at: datetime
+
+
+CONVERSION_RPC = "conversion"
+
+
+def record_remote(rt: Runtime, conv: object) -> Event:
+    """The ingest process's side of a worker's conversion: attribute it and make its event
+    durable before answering."""
+    if not isinstance(conv, Conversion):
+        raise ValidationFailed.one("conversion", "not a conversion")
+    event = attribute(rt, conv)
+    rt.writer.submit([event])
+    return event
+
+
+def attribute(rt: Runtime, conv: Conversion) -> Event:
+    """Credit a conversion (click-through, view-through or none), flag bots and repeated
+    order ids, and build its event."""
+    now, ua, advertiser_id = conv.at, conv.user_agent, conv.advertiser_id
+    bbclid, oid = conv.bbclid, conv.order_id
     credit = _credit_by_click(rt, advertiser_id, bbclid, now) if bbclid else None
     if credit is None:
         credit = attribute_conversion(
             rt.touches,
             advertiser_id,
-            visitor.id,
+            conv.visitor_id,
             now.timestamp(),
             click_days=rt.settings.click_attribution_days,
             view_days=rt.settings.view_attribution_days,
@@ -192,9 +228,9 @@ def _record(
         valid=reason is None,
         decision_id=credit.touch.decision_id if credit.touch else "",
         advertiser_id=advertiser_id,
-        visitor=visitor.id,
+        visitor=conv.visitor_id,
         drop_reason=reason,
         attribution=credit.attribution,
-        value_micros=value,
+        value_micros=conv.value_micros,
         **dims,  # type: ignore[arg-type]
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
 from backbeat.domain.campaign import Campaign
@@ -27,7 +28,9 @@ from backbeat.store.counters import open_counters
 from backbeat.store.counters.protocol import Counters
 from backbeat.store.events import open_event_store, open_event_writer
 from backbeat.store.events.protocol import EventStore
-from backbeat.store.events.writer import EventWriter
+from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.remote import Subscription
+from backbeat.store.events.writer import WriterStats
 from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
 from backbeat.tracking.hits import Counting, Hit
 from backbeat.tracking.ids import UUID7Generator, new_id
@@ -36,6 +39,21 @@ from backbeat.tracking.rejections import Rejections
 from backbeat.web.ingest import AsyncIngest
 
 log = logging.getLogger(__name__)
+
+
+class Writer(Protocol):
+    """Where a runtime's events go: the EventWriter (one process, the ingest process) or a
+    worker's SpoolSink (several workers)."""
+
+    def start(self) -> int: ...
+
+    def submit(self, events: Sequence[Event]) -> None: ...
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+    def close(self, timeout: float | None = None) -> None: ...
+
+    def stats(self) -> WriterStats: ...
 
 
 def _int(value: object) -> int:
@@ -54,7 +72,7 @@ class Runtime:
     catalog: Catalog
     counters: Counters
     store: EventStore
-    writer: EventWriter
+    writer: Writer
     holder: IndexHolder
     decider: Decider
     stats: CreativeStats
@@ -68,6 +86,15 @@ class Runtime:
     # With several serving workers, beacons are spooled here as hits and counted by the
     # ingest process; None in one process, where the route counts them itself.
     hits: AsyncIngest[Hit] | None = None
+    hit_sink: SpoolSink[Hit] | None = None
+    # A serving worker follows the ingest process's effects to keep its counters current.
+    subscription: Subscription | None = None
+    serves: bool = True  # False in the ingest process: no slates to build ahead
+
+    @property
+    def worker(self) -> bool:
+        """True in a serving worker of several (see :mod:`backbeat.web.workers`)."""
+        return self.hits is not None
 
     @property
     def secret(self) -> bytes:
@@ -93,15 +120,24 @@ class Runtime:
         return self.catalog.campaigns.find(campaign_id)
 
     def start(self) -> None:
-        """Replay the spool into the store, then warm CTR stats and (in-process) spend."""
+        """Replay the spool into the store, then warm CTR stats and (in-process) spend.
+
+        A serving worker replays nothing (the ingest process drains its spools), follows
+        the effects first and then warms from the ingest process's store; it keeps no
+        claims, since it counts nothing."""
         replayed = self.writer.start()
         if replayed:
             log.info("replayed %d spooled events after an unclean stop", replayed)
+        if self.hit_sink is not None:
+            self.hit_sink.start()
+        if self.subscription is not None:
+            self.subscription.start()
         self._warm_stats()
         if self.settings.counters_backend is CountersBackend.MEMORY:
             self._warm_spend()
-            self._warm_claims()
-        if self.clock is _utc_now:  # a simulated clock (the sim) drives time itself
+            if not self.worker:
+                self._warm_claims()
+        if self.serves and self.clock is _utc_now:  # a simulated clock drives time itself
             self.decider.start_prebuild()  # next block's slates before it starts
 
     def _warm_stats(self) -> None:
@@ -167,6 +203,10 @@ class Runtime:
     def close(self) -> None:
         self.decider.stop_prebuild()
         self.holder_stop()
+        if self.subscription is not None:
+            self.subscription.close()
+        if self.hit_sink is not None:
+            self.hit_sink.close()
         self.writer.close()
         self.store.close()
         self.counters.close()
