@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,9 +62,16 @@ log = logging.getLogger(__name__)
 DEFAULT_EMPTY_GRACE_S = 60.0
 
 
+_last_ns = 0
+_name_lock = threading.Lock()
+
+
 def producer_name(prefix: str = "w") -> str:
     """A fresh, never reused producer directory name: ``<prefix>-<start ns>-<pid>``."""
-    return f"{prefix}-{time.time_ns():020d}-{os.getpid()}"
+    global _last_ns  # noqa: PLW0603 - strictly increasing within the process
+    with _name_lock:
+        _last_ns = max(time.time_ns(), _last_ns + 1)
+        return f"{prefix}-{_last_ns:020d}-{os.getpid()}"
 
 
 @dataclass(frozen=True, order=True)
