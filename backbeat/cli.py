@@ -113,12 +113,31 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="log every request (costs ~150 µs a request on the hot path)")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="serving processes (default BACKBEAT_WORKERS, 1); above 1 one more process "
+            "counts and stores events: use about one per core",
+        ),
+    ] = None,
 ) -> None:
     """Serve the ad server, tracking, the management API and the dashboard."""
     import uvicorn
 
     settings = _settings()
+    n = workers or settings.workers
     console.print(f"Backbeat on http://{host}:{port}  (API docs: {settings.base_url}/api/docs)")
+    if n > 1:
+        if reload:
+            err.print("[red]--reload serves one process: leave out --workers[/red]")
+            raise typer.Exit(2)
+        from backbeat.web.workers import serve_workers
+
+        console.print(f"{n} serving workers and one ingest process")
+        serve_workers(settings, host=host, port=port, workers=n, access_log=access_log)
+        return
     uvicorn.run(
         "backbeat.web.main:app_factory",
         factory=True,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ async def _health(request: Request) -> Response:
         {
             "status": "ok",
             "version": __version__,
+            "pid": os.getpid(),  # which serving process answered (several workers)
             "catalog_version": rt.catalog.version(),
             "index_version": rt.holder.current().version,
             "events_queued": stats.queued,
@@ -60,13 +62,15 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     rng: random.Random | None = None,
     require_domain_match: bool = True,
+    runtime: Runtime | None = None,
 ) -> Starlette:
     """Build the whole HTTP app. Collaborators can be passed in (tests); otherwise opened here.
 
-    The runtime (event store, writer, counters, index) is opened here and started in the
-    lifespan, which replays any spool a crash left behind before the first request."""
+    The runtime (event store, writer, counters, index) is opened here, unless given (a
+    serving worker's), and started in the lifespan, which replays any spool a crash left
+    behind before the first request."""
     settings = ensure_secret(settings)
-    rt = open_runtime(
+    rt = runtime or open_runtime(
         settings, catalog=catalog, clock=clock, rng=rng, require_domain_match=require_domain_match
     )
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -82,6 +86,8 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         rt.start()
         rt.ingest.start()
+        if rt.hits is not None:
+            rt.hits.start()
         # The catalog index and warm state are long-lived: take them out of the cyclic
         # GC's scans, and collect less often (full collections paused beacons for 100s of ms).
         gc.collect()
@@ -91,6 +97,8 @@ def create_app(
             yield
         finally:
             await rt.ingest.close()
+            if rt.hits is not None:
+                await rt.hits.close()
             rt.close()
 
     app = Starlette(

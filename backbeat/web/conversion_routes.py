@@ -26,6 +26,7 @@ from starlette.responses import Response
 from backbeat.domain.events import Attribution, DropReason, Event, EventType
 from backbeat.domain.money import to_micros
 from backbeat.errors import BackbeatError, ValidationFailed
+from backbeat.store.events.remote import RemoteEventStore
 from backbeat.tracking.attribution import Credit, Touch, attribute_conversion
 from backbeat.tracking.ids import uuid7_time
 from backbeat.tracking.landing import parse_click_id
@@ -131,7 +132,10 @@ async def conversion(request: Request) -> Response:
         )
         conv = Conversion(advertiser_id, value, oid, bbclid, visitor.id, ua, now)
         if rt.worker:  # attribution and order-id claims live in the ingest process
-            event = await asyncio.to_thread(rt.store.call, CONVERSION_RPC, conv)  # type: ignore[attr-defined]
+            store = rt.store
+            if not isinstance(store, RemoteEventStore):
+                raise TypeError("a serving worker reads the ingest process's store")
+            event = await asyncio.to_thread(store.call, CONVERSION_RPC, conv)
             if not isinstance(event, Event):
                 raise TypeError(f"the ingest process answered {event!r}")
         else:

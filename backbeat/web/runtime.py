@@ -27,8 +27,8 @@ from backbeat.store.catalog.protocol import Catalog
 from backbeat.store.counters import open_counters
 from backbeat.store.counters.protocol import Counters
 from backbeat.store.events import open_event_store, open_event_writer
-from backbeat.store.events.protocol import EventStore
 from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.protocol import EventStore
 from backbeat.store.events.remote import Subscription
 from backbeat.store.events.writer import WriterStats
 from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
@@ -224,16 +224,21 @@ def open_runtime(
     clock: Callable[[], datetime] | None = None,
     rng: random.Random | None = None,
     require_domain_match: bool = True,
+    store: EventStore | None = None,
+    writer: Writer | None = None,
 ) -> Runtime:
-    """Open every collaborator from settings (pass `catalog`/`clock`/`rng` to override)."""
+    """Open every collaborator from settings (pass `catalog`/`clock`/`rng` to override;
+    a serving worker passes the ingest process's `store` and its own spool `writer`)."""
     settings = ensure_secret(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     owns = catalog is None
     the_catalog = catalog if catalog is not None else open_catalog(settings.resolved_catalog_url)
     now = clock or _utc_now
     counters = open_counters(settings)
-    store = open_event_store(settings)
-    writer = open_event_writer(settings, store)
+    if store is None:
+        store = open_event_store(settings)
+    if writer is None:
+        writer = open_event_writer(settings, store)
     holder = IndexHolder(the_catalog, now, poll_ms=500)
     stats = CreativeStats()
     # Event and decision ids carry their time (UUIDv7), and attribution reads it back:

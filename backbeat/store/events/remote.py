@@ -116,6 +116,11 @@ class RemoteEventStore:
         assert isinstance(found, set)
         return found
 
+    def call(self, name: str, arg: object) -> object:
+        """Run the handler the service registered as `name` on `arg` and return its result
+        (see :meth:`EventService.handle`). Domain errors arrive as themselves."""
+        return self._call(("call", name, arg))
+
     def close(self) -> None:
         """Close the pooled connections; later calls raise EventStoreUnavailable. Idempotent."""
         with self._lock:

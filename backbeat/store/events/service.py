@@ -25,6 +25,7 @@ import socket
 import stat
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -108,6 +109,15 @@ class EventService:
         self._subscribers: list[_Subscriber] = []
         self.dropped = 0
         """Subscribers disconnected because their queue overflowed."""
+        self._handlers: dict[str, Callable[[object], object]] = {}
+
+    def handle(self, name: str, fn: Callable[[object], object]) -> None:
+        """Answer ``RemoteEventStore.call(name, arg)`` with ``fn(arg)`` (on the connection's
+        thread). For the few writes a worker must hand to the store's owner and wait for,
+        such as a conversion, whose attribution needs the ingest process's touches."""
+        if name in self._handlers:
+            raise ValueError(f"a handler for {name!r} is already registered")
+        self._handlers[name] = fn
 
     @property
     def subscribers(self) -> int:
@@ -256,6 +266,8 @@ class EventService:
                     return ("ok", self.store.ids())
                 case ("ids", list() | tuple() | set() | frozenset() as among):
                     return ("ok", self.store.ids(list(among)))
+                case ("call", str() as name, arg) if name in self._handlers:
+                    return ("ok", self._handlers[name](arg))
             raise ValueError(f"malformed request {str(request)[:200]}")
         except BackbeatError as exc:
             return ("error", ipc.encode_error(exc))

@@ -1,0 +1,157 @@
+"""Several serving processes: ``backbeat serve --workers N`` (``BACKBEAT_WORKERS``).
+
+One Python process serves one core's worth of requests (the GIL). With N > 1 the work is
+split so that every serving process is stateless apart from replicas:
+
+- **N serving workers** (uvicorn worker processes sharing the listening socket) decide
+  ads, answer beacons and serve the dashboard and API. A beacon is verified, made durable
+  as a *hit* in the worker's own spool (group commit + fdatasync, as in one process) and
+  answered. Decision events go to a second spool. Workers read the event store through
+  the ingest process (:class:`~backbeat.store.events.remote.RemoteEventStore`) and keep
+  their serving counters (spend, exposures, audiences, creative CTR) current from the
+  effects it publishes (:mod:`backbeat.tracking.effects`).
+- **The ingest process** (this module's :class:`IngestProcess`, in the process that runs
+  the supervisor) alone opens the event store. It drains every worker's spools, counts
+  the hits with the authoritative counters (claims, rate windows, budgets: validity and
+  billing are decided in one place, exactly as in one process), stores the events through
+  its own EventWriter, answers the workers' store reads and conversions, and publishes
+  effects.
+
+What changes against one process: an event becomes visible to reports, and its effect
+on a worker's budget and frequency view, about `handoff_seal_ms` to a few hundred
+milliseconds after its beacon was answered. Billing never lags: it happens in the ingest
+process, capped at what is left of each budget.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from backbeat.config import CountersBackend, Settings, ensure_secret
+from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.ipc import derive_authkey
+from backbeat.store.events.remote import RemoteEventStore, Subscription
+from backbeat.store.events.service import EventService
+from backbeat.store.events.spool_format import EVENT_CODEC
+from backbeat.store.events.spool_reader import SpoolReader
+from backbeat.tracking.consumer import HitConsumer
+from backbeat.tracking.effects import CreativeCounts, RecordingCounters, apply_effects
+from backbeat.tracking.hits import Counting, Hit, HitCodec
+from backbeat.web.conversion_routes import CONVERSION_RPC, record_remote
+from backbeat.web.ingest import AsyncIngest
+from backbeat.web.runtime import Runtime, open_runtime
+
+log = logging.getLogger(__name__)
+
+
+def hits_dir(settings: Settings) -> Path:
+    return settings.handoff_dir / "hits"
+
+
+def decisions_dir(settings: Settings) -> Path:
+    return settings.handoff_dir / "events"
+
+
+class IngestProcess:
+    """The event store's owner and the single counter of every worker's hits."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = ensure_secret(settings)
+        self.rt: Runtime = open_runtime(self.settings)
+        self.rt.serves = False
+        self.service: EventService | None = None
+        self.consumer: HitConsumer | None = None
+        self._readers: list[SpoolReader[object]] = []
+
+    def start(self) -> None:
+        """Replay and warm (as one process does), then serve the socket and start counting."""
+        rt = self.rt
+        rt.start()
+        service = EventService(
+            rt.store, self.settings.ingest_socket, derive_authkey(rt.secret)
+        )
+        service.handle(CONVERSION_RPC, lambda conv: record_remote(rt, conv))
+        recorder = RecordingCounters(rt.counters)
+        counting = Counting(recorder, self.settings, rt.secret, rt.campaign, rt.stats, rt.touches)
+        hit_reader: SpoolReader[Hit] = SpoolReader(hits_dir(self.settings), codec=HitCodec())
+        event_reader = SpoolReader(decisions_dir(self.settings))
+        self._readers = [hit_reader, event_reader]  # type: ignore[list-item]
+        self.consumer = HitConsumer(
+            hit_reader,
+            event_reader,
+            counting,
+            recorder,
+            rt.writer.submit,
+            service.publish,
+            rejections=rt.rejections,
+        )
+        service.start()
+        self.service = service
+        self.consumer.start()
+        log.info("ingest process ready on %s", self.settings.ingest_socket)
+
+    def stop(self) -> None:
+        """After the workers stopped: take their last spooled hits, store, close."""
+        try:
+            if self.consumer is not None:
+                self.consumer.stop(drain=True)
+        finally:
+            for reader in self._readers:
+                reader.close()
+            if self.service is not None:
+                self.service.close()
+            self.rt.close()
+
+
+def open_worker_runtime(settings: Settings) -> Runtime:
+    """A serving worker's runtime: the ingest process's store, spools for hits and decision
+    events, and counters kept current by the ingest process's effects."""
+    settings = ensure_secret(settings)
+    authkey = derive_authkey(settings.secret())
+    store = RemoteEventStore(settings.ingest_socket, authkey)
+    writer = SpoolSink(decisions_dir(settings), EVENT_CODEC, seal_ms=settings.handoff_seal_ms)
+    hit_sink = SpoolSink(hits_dir(settings), HitCodec(), seal_ms=settings.handoff_seal_ms)
+    rt = open_runtime(settings, store=store, writer=writer)
+    rt.hit_sink = hit_sink
+    rt.hits = AsyncIngest(hit_sink)
+    shared = settings.counters_backend is not CountersBackend.MEMORY
+
+    def on_message(message: object) -> None:
+        if not isinstance(message, list):
+            log.warning("worker: ignoring an effects message of type %s", type(message))
+            return
+        # Shared counters (Redis) already hold the ingest process's writes: only the
+        # creative CTR stats, which live in each process, need the replay.
+        effects = [fx for fx in message if isinstance(fx, CreativeCounts)] if shared else message
+        apply_effects(effects, rt.counters, rt.stats)
+
+    rt.subscription = Subscription(settings.ingest_socket, authkey, on_message)
+    return rt
+
+
+def serve_workers(
+    settings: Settings, *, host: str, port: int, workers: int, access_log: bool = False
+) -> None:
+    """Run the ingest process here and `workers` serving workers under uvicorn's process
+    supervisor (which restarts a worker that dies). Returns after SIGINT/SIGTERM, once the
+    workers have stopped and the ingest process has stored everything they spooled."""
+    import uvicorn
+
+    if workers < 2:
+        raise ValueError("serve_workers needs at least 2 workers; one process serves itself")
+    ingest = IngestProcess(settings)
+    ingest.start()
+    try:
+        uvicorn.run(
+            "backbeat.web.main:worker_app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=False,
+            access_log=access_log,
+        )
+    finally:
+        ingest.stop()

@@ -1,0 +1,126 @@
+"""`backbeat serve --workers 2`, for real: two uvicorn worker processes and the ingest
+process, over HTTP, on SQLite + DuckDB.
+
+Beacons land on whichever worker the kernel picks, so a duplicate is caught only if the
+counting really happens in one place; reports read the store through the ingest process;
+a conversion is attributed by the process that holds the touches; and after SIGTERM every
+acknowledged event is in DuckDB.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import duckdb
+import httpx
+import pytest
+
+from tests.live import LiveServer, start_server
+from tests.web.network import PAGE
+from tests.web.test_crash_http import browser, seed
+
+PAGES = 40
+
+
+def child_pids(server: LiveServer) -> set[int]:
+    """The supervisor's children: the serving workers (and multiprocessing's helper)."""
+    assert server.process is not None
+    pids: set[int] = set()
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+        pids.update(int(p) for p in (task / "children").read_text().split())
+    return pids
+
+
+def served_by(client: httpx.Client) -> int:
+    """Which worker answered (each process reports its own pid in /healthz)."""
+    return int(client.get("/healthz").json()["pid"])
+
+
+@pytest.mark.slow
+def test_two_workers_count_store_and_report_as_one_process(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    top, bottom = seed(data_dir)
+    server = start_server(data_dir, {"BACKBEAT_WORKERS": "2", "BACKBEAT_HANDOFF_SEAL_MS": "20"})
+    try:
+        pids = child_pids(server)
+        links: list[tuple[str, str, str, str]] = []  # decision, imp path, click URL, UA
+        answered_by: set[int] = set()
+        for i in range(PAGES):
+            # a fresh connection per page view: the kernel spreads them over the workers
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                answered_by.add(served_by(client))
+                ua = browser(i)
+                r = client.get(
+                    "/serve", params={"p": f"{top},{bottom}", "u": PAGE},
+                    headers={"User-Agent": ua},
+                )
+                assert r.status_code == 200, r.text
+                for ad in r.json()["ads"]:
+                    path = urlsplit(ad["imp"]).path + "?u=" + quote(PAGE, safe="")
+                    links.append((ad["decision"], path, ad["click"], ua))
+        assert len(answered_by) == 2 and answered_by <= pids, "both workers should serve"
+        assert len(links) == PAGES  # one campaign fills one slot of a page; the other no-fills
+
+        for decision, path, _, ua in links:
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                assert client.post(path, headers={"User-Agent": ua}).status_code == 204
+        # the first five again, each on new connections (so on either worker): duplicates
+        for decision, path, _, ua in links[:5]:
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                assert client.post(path, headers={"User-Agent": ua}).status_code == 204
+
+        decision, _, click_url, ua = links[7]
+        time.sleep(0.5)  # the impression reaches the ingest process before its click
+        landed = httpx.get(click_url, headers={"User-Agent": ua}, follow_redirects=False)
+        assert landed.status_code == 302
+        bbclid = dict(
+            p.split("=", 1) for p in urlsplit(landed.headers["location"]).query.split("&")
+        )["bbclid"]
+        time.sleep(0.5)  # and the click before the conversion
+        conv = httpx.post(
+            server.url + "/conv",
+            json={"a": 1, "v": "12.50", "oid": "order-1", "bbclid": bbclid},
+            headers={"User-Agent": ua},
+        )
+        assert conv.status_code == 202, conv.text
+        assert conv.json()["attribution"] == "click_through" and conv.json()["valid"]
+
+        # a report, read through the ingest process's store, sees every impression and
+        # decision once the ingest process has stored them (a flush interval later)
+        auth = {"Authorization": f"Bearer {server.token}"}
+        deadline = time.monotonic() + 30
+        while True:
+            r = httpx.get(server.url + "/api/v1/reports/network", headers=auth, timeout=30)
+            assert r.status_code == 200, r.text
+            report = r.json()
+            if report["impressions"] == PAGES or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert report["impressions"] == PAGES and report["clicks"] == 1
+        assert report["decisions"] == 2 * PAGES and report["filled"] == PAGES
+    finally:
+        server.stop()  # SIGTERM: workers stop and seal, the ingest process drains and stores
+
+    con = duckdb.connect(str(data_dir / "events.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT type, valid, coalesce(drop_reason, ''), count(*) FROM events GROUP BY ALL"
+        ).fetchall()
+        dup_decisions = {
+            str(d) for (d,) in con.execute(
+                "SELECT decision_id FROM events WHERE type = 'impression' AND NOT valid"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    counts = Counter({(t, v, r): n for t, v, r, n in rows})
+    assert counts[("decision", True, "")] == 2 * PAGES  # the fills and the no-fills
+    assert counts[("impression", True, "")] == PAGES
+    assert counts[("impression", False, "duplicate")] == 5
+    assert dup_decisions == {d for d, _, _, _ in links[:5]}
+    assert counts[("click", True, "")] == 1
+    assert counts[("conversion", True, "")] == 1
+    assert not list((data_dir / "handoff").glob("*/*/seg-*.log")), "a spool was left behind"
