@@ -11,6 +11,18 @@
 Failures of the service (down, timed out, refused, crashed in a query) surface as
 :class:`~backbeat.store.events.ipc.EventStoreUnavailable`, status 503; domain errors raised by
 the store (ValidationFailed...) arrive as the same class with the same status, code and fields.
+
+Wiring (the socket path is the lead's choice, e.g. ``<data_dir>/events.sock``)::
+
+    key = derive_authkey(settings.secret())
+    # ingest process
+    service = EventService(store, sock_path, key); service.start()
+    service.publish(effects)                     # after each counted batch; never blocks
+    service.close()
+    # each HTTP worker
+    events = RemoteEventStore(sock_path, key, dialect="duckdb")  # lazy: no connect yet
+    sub = Subscription(sock_path, key, on_message=apply_effects, on_connect=rewarm)
+    sub.start(); ...; sub.close(); events.close()
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ Every wait is bounded by a generous timeout, and synchronised on a queue or even
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import queue
@@ -306,6 +307,8 @@ def test_stopped_service_times_out_then_recovers(db: Path, address: Path) -> Non
         store = RemoteEventStore(address, KEY, timeout_s=0.5)
         assert store.count() == N_EVENTS
         os.kill(proc.pid, signal.SIGSTOP)
+        _, status = os.waitpid(proc.pid, os.WUNTRACED)  # returns once every thread stopped
+        assert os.WIFSTOPPED(status)
         try:
             started = time.monotonic()
             with pytest.raises(EventStoreUnavailable, match="did not answer"):
@@ -329,6 +332,7 @@ def test_clients_reconnect_after_the_service_restarts(
     first, commands = _start_service_process(db, address)
     store = RemoteEventStore(address, KEY, timeout_s=WAIT_S)
     assert store.count() == N_EVENTS
+    idle = RemoteEventStore(address, KEY, timeout_s=WAIT_S)  # pools a connection, then waits
     sub, got = subscribe()
     got.connects.get(timeout=WAIT_S)
     commands.put({"seq": 1})
@@ -345,12 +349,14 @@ def test_clients_reconnect_after_the_service_restarts(
     second, commands = _start_service_process(db, address)  # replaces the stale socket
     try:
         assert store.count() == N_EVENTS
+        assert idle.count() == N_EVENTS  # its pooled connection died: retried transparently
         got.connects.get(timeout=WAIT_S)  # on_connect again: time to re-warm
         commands.put({"seq": 2})
         assert got.next_messages(1) == [{"seq": 2}]
         assert sub.connects == 2
     finally:
         store.close()
+        idle.close()
         commands.put(None)
         second.join(WAIT_S)
     assert second.exitcode == 0
@@ -374,12 +380,14 @@ def test_socket_is_private_even_with_a_permissive_umask(
 
 
 def test_wrong_authkey_is_refused(
-    service: EventService,
-    address: Path,
-    remote: RemoteEventStore,
-    caplog: pytest.LogCaptureFixture,
+    service: EventService, address: Path, remote: RemoteEventStore
 ) -> None:
-    with caplog.at_level(logging.WARNING, "backbeat.store.events.service"):
+    refusals: queue.Queue[logging.LogRecord] = queue.Queue()
+    handler = logging.handlers.QueueHandler(refusals)
+    handler.setLevel(logging.WARNING)
+    service_log = logging.getLogger("backbeat.store.events.service")
+    service_log.addHandler(handler)
+    try:
         intruder = RemoteEventStore(address, derive_authkey(b"another secret"), dialect="duckdb")
         with pytest.raises(EventStoreUnavailable, match="authkey") as err:
             intruder.count()
@@ -390,7 +398,10 @@ def test_wrong_authkey_is_refused(
         raw.sendall(b"\x00\x00\x00\x40" + b"\x80" * 64)
         assert raw.recv(1024)[4:] == b"refused"
         raw.close()
-    assert sum("does not know the authkey" in r.getMessage() for r in caplog.records) == 2
+        for _ in range(2):  # the service logs each refusal (just after answering it)
+            assert "does not know the authkey" in refusals.get(timeout=WAIT_S).getMessage()
+    finally:
+        service_log.removeHandler(handler)
     assert remote.count() == N_EVENTS
 
 
