@@ -16,7 +16,10 @@ from __future__ import annotations
 from backbeat.config import EventsBackend, Settings
 from backbeat.errors import ConfigError
 from backbeat.store.events.duckdb_store import DuckDBEventStore
+from backbeat.store.events.ipc import EventStoreUnavailable, derive_authkey
 from backbeat.store.events.protocol import EventStore
+from backbeat.store.events.remote import RemoteEventStore, Subscription
+from backbeat.store.events.service import EventService
 from backbeat.store.events.spool import EVENT_CODEC, Codec, Spool, SpoolLocked, SpoolUnavailable
 from backbeat.store.events.spool_reader import SegmentRef, SpoolReader, producer_name
 from backbeat.store.events.writer import EventWriter, WriterStats
@@ -25,14 +28,19 @@ __all__ = [
     "EVENT_CODEC",
     "Codec",
     "DuckDBEventStore",
+    "EventService",
     "EventStore",
+    "EventStoreUnavailable",
     "EventWriter",
+    "RemoteEventStore",
     "SegmentRef",
     "Spool",
     "SpoolLocked",
     "SpoolReader",
     "SpoolUnavailable",
+    "Subscription",
     "WriterStats",
+    "derive_authkey",
     "open_event_store",
     "open_event_writer",
     "producer_name",
