@@ -327,7 +327,7 @@ def measure_backbeat(
 ) -> tuple[dict[str, Measure], dict[str, int], str]:
     data = work / f"run{run}-{asgi}"
     _copy_seed(seed_dir, data)
-    srv = servers.start_backbeat(asgi, data, work)
+    srv = servers.start_backbeat(asgi, data, work, args.workers)
     rows: dict[str, Measure] = {}
     serve_args = [str(inputs.placements_tsv), str(inputs.uas_txt)]
     try:
@@ -386,13 +386,14 @@ def measure_backbeat(
 
 
 def measure_baselines(asgi: str, args: argparse.Namespace, work: Path) -> dict[str, Measure]:
-    bare = servers.start_bare(asgi, work)
+    bare = servers.start_bare(asgi, work, args.workers)
     try:
         m = measured_wrk(bare, "static.lua", ["/i/bare"], args)
     finally:
         bare.stop()
     print(f"  bare Starlette/{asgi}: {m.rps:,.0f}/s", flush=True)
-    return {"bare Starlette 204": m}
+    label = "bare Starlette 204" if args.workers == 1 else f"bare Starlette 204 x{args.workers}"
+    return {label: m}
 
 
 # reporting ---------------------------------------------------------------------------------
@@ -507,6 +508,13 @@ def main() -> None:
         help="ASGI server for Backbeat and the bare baseline (cli = `backbeat "
         "serve` as shipped, with its access log; both = uvicorn and granian)",
     )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="serving processes: Backbeat as `backbeat serve --workers N` (needs --server "
+        "cli), the bare baseline as `uvicorn --workers N`",
+    )
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
     ap.add_argument("--half-duration", type=float, default=10.0, help="seconds at half load")
@@ -529,6 +537,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     asgis = ["uvicorn", "granian"] if args.server == "both" else [args.server]
+    if args.workers > 1 and args.server != "cli":
+        raise SystemExit("--workers N runs Backbeat under `backbeat serve`: add --server cli")
 
     notes = machine_notes()
     started = datetime.now(UTC)
@@ -592,6 +602,7 @@ def main() -> None:
     table = median_table(runs)
     print()
     print(f"## HTTP benchmark, {started:%Y-%m-%d %H:%M} UTC, median of {args.runs} run(s)")
+    print(f"Serving processes: {args.workers} (server: {args.server})")
     print(f"Machine: {notes}; load average after: {os.getloadavg()[0]:.2f}")
     print()
     print(markdown(table))

@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import orjson
-
 import bench_http
+import orjson
 
 Scope = dict[str, Any]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -167,7 +166,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=40)
-    ap.add_argument("--seed-cache", default=str(Path(tempfile.gettempdir()) / "backbeat-bench-http"))
+    ap.add_argument(
+        "--seed-cache", default=str(Path(tempfile.gettempdir()) / "backbeat-bench-http")
+    )
     ap.add_argument("--campaigns", type=int, default=10_000)
     ap.add_argument("--sites", type=int, default=200)
     ap.add_argument("--placements-per-site", type=int, default=3)

@@ -153,12 +153,18 @@ def _spawn(
     return Server(name, port, proc, log_path, cmd, env_shown=shown)
 
 
-def _asgi_command(server: str, target: str, port: int, *, factory: bool) -> list[str]:
+def _asgi_command(
+    server: str, target: str, port: int, *, factory: bool, workers: int = 1
+) -> list[str]:
     if server == "uvicorn":
         cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
         cmd += ["--log-level", "warning"]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
     elif server == "granian":
+        if workers > 1:
+            raise ValueError("the granian baseline runs one worker")
         if shutil.which("granian", path=str(Path(sys.executable).parent)) is None:
             raise RuntimeError("granian is not installed: pip install granian")
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
@@ -181,13 +187,18 @@ def backbeat_env(data_dir: Path, port: int) -> dict[str, str]:
     }
 
 
-def start_backbeat(server: str, data_dir: Path, log_dir: Path) -> Server:
-    """Backbeat on `data_dir` under `server`: uvicorn, granian, or cli (`backbeat serve`)."""
+def start_backbeat(server: str, data_dir: Path, log_dir: Path, workers: int = 1) -> Server:
+    """Backbeat on `data_dir` under `server`: uvicorn, granian, or cli (`backbeat serve`,
+    which alone runs several workers: `backbeat serve --workers N`)."""
     port = free_port()
     shown = backbeat_env(data_dir, port)
     env = {**os.environ, **shown}
     if server == "cli":
         cmd = [sys.executable, "-m", "backbeat.cli", "serve", "--port", str(port)]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
+    elif workers > 1:
+        raise ValueError("several workers run under `backbeat serve` (--server cli)")
     else:
         cmd = _asgi_command(server, "backbeat.web.main:app_factory", port, factory=True)
     srv = _spawn(f"backbeat/{server}", cmd, log_dir / f"backbeat-{server}.log", env, REPO, shown)
@@ -195,9 +206,9 @@ def start_backbeat(server: str, data_dir: Path, log_dir: Path) -> Server:
     return srv
 
 
-def start_bare(server: str, log_dir: Path) -> Server:
+def start_bare(server: str, log_dir: Path, workers: int = 1) -> Server:
     port = free_port()
-    cmd = _asgi_command(server, "bare_app:app", port, factory=False)
+    cmd = _asgi_command(server, "bare_app:app", port, factory=False, workers=workers)
     log = log_dir / f"bare-{server}.log"
     srv = _spawn(f"bare/{server}", cmd, log, dict(os.environ), BENCH_DIR, {})
     srv.wait_ready("/i/ready")

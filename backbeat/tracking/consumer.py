@@ -7,8 +7,9 @@ segment of both streams, counts the round's hits in time order (so a click from 
 follows the impression another worker took a moment earlier), hands the events to the
 store's writer, removes the segments, and publishes the round's effects to the workers.
 
-Nothing is lost or counted twice across a crash: a segment is removed only after its
-events are durable in the writer's spool, and a hit's event is stored under the hit's id,
+Nothing is lost or counted twice across a crash: a segment is removed only after `submit`
+returned (its events are in the store, or durable on the way there), and a hit's event is
+stored under the hit's id,
 so a segment read again after a crash stores nothing new. If the writer refuses a round
 (overloaded, disk error) the counted events are kept and retried as they are; they are
 never counted again, which would turn them into duplicates.
@@ -53,7 +54,8 @@ class ConsumerStats:
 
 class HitConsumer:
     """One ingest loop. `counting.counters` must be `recorder` (the loop drains the writes
-    it records); `submit` makes events durable (an EventWriter's submit)."""
+    it records); `submit` makes events durable: the store's ``append_batch`` (idempotent by
+    id), or an EventWriter's ``submit``."""
 
     def __init__(
         self,
@@ -61,7 +63,7 @@ class HitConsumer:
         events: SpoolReader[Event],
         counting: Counting,
         recorder: RecordingCounters,
-        submit: Callable[[Sequence[Event]], None],
+        submit: Callable[[Sequence[Event]], object],
         publish: Callable[[list[Effect]], None],
         *,
         rejections: Rejections | None = None,

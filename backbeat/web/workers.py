@@ -13,9 +13,9 @@ split so that every serving process is stateless apart from replicas:
 - **The ingest process** (this module's :class:`IngestProcess`, in the process that runs
   the supervisor) alone opens the event store. It drains every worker's spools, counts
   the hits with the authoritative counters (claims, rate windows, budgets: validity and
-  billing are decided in one place, exactly as in one process), stores the events through
-  its own EventWriter, answers the workers' store reads and conversions, and publishes
-  effects.
+  billing are decided in one place, exactly as in one process), appends the events to the
+  store in batches (the workers' spools stay the durable copy until then), answers the
+  workers' store reads and conversions, and publishes effects.
 
 What changes against one process: an event becomes visible to reports, and its effect
 on a worker's budget and frequency view, about `handoff_seal_ms` to a few hundred
@@ -82,7 +82,9 @@ class IngestProcess:
             event_reader,
             counting,
             recorder,
-            rt.writer.submit,
+            # Straight into the store: the workers' spools are the durable copy until the
+            # consumer removes a segment, which it does only after the store committed.
+            rt.store.append_batch,
             service.publish,
             rejections=rt.rejections,
         )

@@ -130,8 +130,25 @@ class RemoteEventStore:
 
     def call(self, name: str, arg: object) -> object:
         """Run the handler the service registered as `name` on `arg` and return its result
-        (see :meth:`EventService.handle`). Domain errors arrive as themselves."""
-        return self._call(("call", name, arg))
+        (see :meth:`EventService.handle`). Domain errors arrive as themselves.
+
+        Handlers write, so a call is never retried: it runs on a fresh connection (no stale
+        pooled one to find broken after a restart), and a failure after sending raises
+        EventStoreUnavailable rather than risk running the handler twice."""
+        with self._lock:
+            if self._closed:
+                raise EventStoreUnavailable("the remote event store is closed")
+        conn = self._open()
+        try:
+            conn.send(("call", name, arg))
+            reply = conn.recv()
+        except (EOFError, OSError):
+            raise EventStoreUnavailable(
+                f"event service at {self.address} did not answer {name!r}"
+            ) from None
+        finally:
+            conn.close()
+        return _unwrap(reply)
 
     def close(self) -> None:
         """Close the pooled connections; later calls raise EventStoreUnavailable. Idempotent."""

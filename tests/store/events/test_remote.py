@@ -525,3 +525,26 @@ def test_a_slow_subscriber_is_dropped_without_blocking_and_reconnects(
     finally:
         release.set()
         svc.close()
+
+
+def test_registered_handlers_answer_calls_once_each(
+    service: EventService, remote: RemoteEventStore
+) -> None:
+    seen: list[object] = []
+
+    def record(arg: object) -> object:
+        seen.append(arg)
+        if arg == "bad":
+            raise ValidationFailed.one("order", "refused by the handler")
+        return {"echo": arg}
+
+    service.handle("record", record)
+    with pytest.raises(ValueError):
+        service.handle("record", record)  # one handler per name
+    assert remote.call("record", ("a", 1)) == {"echo": ("a", 1)}
+    with pytest.raises(ValidationFailed) as refused:
+        remote.call("record", "bad")
+    assert refused.value.fields[0].field == "order"
+    with pytest.raises(EventStoreUnavailable):
+        remote.call("nobody-registered-this", 1)  # a malformed request: a 503, logged
+    assert seen == [("a", 1), "bad"]  # each call ran its handler exactly once
