@@ -64,15 +64,15 @@ def test_two_workers_count_store_and_report_as_one_process(tmp_path: Path) -> No
         assert len(answered_by) == 2 and answered_by <= pids, "both workers should serve"
         assert len(links) == PAGES  # one campaign fills one slot of a page; the other no-fills
 
-        for decision, path, _, ua in links:
+        for _, path, _, ua in links:
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 assert client.post(path, headers={"User-Agent": ua}).status_code == 204
         # the first five again, each on new connections (so on either worker): duplicates
-        for decision, path, _, ua in links[:5]:
+        for _, path, _, ua in links[:5]:
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 assert client.post(path, headers={"User-Agent": ua}).status_code == 204
 
-        decision, _, click_url, ua = links[7]
+        _, _, click_url, ua = links[7]
         time.sleep(0.5)  # the impression reaches the ingest process before its click
         landed = httpx.get(click_url, headers={"User-Agent": ua}, follow_redirects=False)
         assert landed.status_code == 302
