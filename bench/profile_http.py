@@ -63,6 +63,12 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=12)
     ap.add_argument("--top", type=int, default=60)
     ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="profile `backbeat serve --workers N` (every process: workers and ingest)",
+    )
+    ap.add_argument(
         "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
     )
     args = ap.parse_args()
@@ -75,7 +81,10 @@ def main() -> None:
     data = work / "data"
     data.mkdir()
     shutil.copyfile(seed / "catalog.db", data / "catalog.db")
-    srv = servers.start_backbeat("uvicorn", data, work)
+    if args.workers > 1:
+        srv = servers.start_backbeat("cli", data, work, args.workers)
+    else:
+        srv = servers.start_backbeat("uvicorn", data, work)
     try:
         serve_args = [str(inputs.placements_tsv), str(inputs.uas_txt)]
         wrk(srv.url, "serve.lua", serve_args, 5)
@@ -88,15 +97,31 @@ def main() -> None:
         raw = work / "raw.txt"
         spy_cmd = [str(PY_SPY), "record", "--threads", "-r", "250", "-d", str(args.duration)]
         spy_cmd += ["-f", "raw", "-o", str(raw), "--pid", str(srv.process.pid)]
+        if args.workers > 1:
+            spy_cmd.append("--subprocesses")
         spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu0 = srv.cpu_s()
+        main0 = servers.tree_cpu_s(srv.process.pid) - sum(
+            servers.tree_cpu_s(c) for c in servers._children(srv.process.pid)
+        )
         r = wrk(srv.url, script, script_args, args.duration)
         cpu = srv.cpu_s() - cpu0
+        main_cpu = (
+            servers.tree_cpu_s(srv.process.pid)
+            - sum(servers.tree_cpu_s(c) for c in servers._children(srv.process.pid))
+            - main0
+        )
         spy.wait()
     finally:
         srv.stop()
     rps = r["requests"] / (r["duration_us"] / 1e6)
     print(f"{args.what}: {rps:,.0f} req/s, {cpu / r['requests'] * 1e6:,.0f} µs server CPU/req")
+    if args.workers > 1:
+        n = r["requests"]
+        print(
+            f"  of which the ingest process {main_cpu / n * 1e6:,.0f} µs, "
+            f"the {args.workers} workers {(cpu - main_cpu) / n * 1e6:,.0f} µs"
+        )
     counts, total = inclusive_shares(raw.read_text())
     for name, n in counts.most_common(args.top):
         print(f"{n / total * 100:5.1f}%  {name}")

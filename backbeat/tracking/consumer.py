@@ -2,27 +2,38 @@
 
 Serving workers (see :mod:`backbeat.store.events.handoff`) spool two streams: decision
 events, which are stored as they are, and hits (:mod:`backbeat.tracking.hits`), which the
-loop counts with the authoritative counters before storing. Each round takes every sealed
-segment of both streams, counts the round's hits in time order (so a click from one worker
-follows the impression another worker took a moment earlier), hands the events to the
-store's writer, removes the segments, and publishes the round's effects to the workers.
+loop counts with the authoritative counters before storing.
+
+Each round (every `poll_s` while there is work) takes the newly sealed segments of both
+streams, counts the round's hits in time order (so a click from one worker follows the
+impression another worker took a moment earlier) and publishes the round's effects to the
+workers at once, so their budget and frequency replicas lag by one round. Storing is
+batched apart from counting, like the single process's writer: the counted events and the
+decision rows wait in memory until `flush_rows` of them are waiting or the oldest has
+waited `flush_interval_s`, then go to the store as one Arrow table, and only then are their
+segments removed. (An append has a fixed cost of milliseconds; one per small round would
+cost more than the events themselves.)
 
 Nothing is lost or counted twice across a crash: a segment is removed only after `submit`
-returned (its events are in the store, or durable on the way there), and a hit's event is
-stored under the hit's id,
-so a segment read again after a crash stores nothing new. If the writer refuses a round
-(overloaded, disk error) the counted events are kept and retried as they are; they are
-never counted again, which would turn them into duplicates.
+returned, and a hit's event is stored under the hit's id, so a segment read again after a
+crash stores nothing new. If the store refuses a batch (disk error) the batch is kept and
+retried as it is; its hits are never counted again, which would turn them into duplicates.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
 
 from backbeat.domain.events import Event
+from backbeat.store.events.handoff import Rows, rows_to_arrow
+from backbeat.store.events.schema import to_arrow
 from backbeat.store.events.spool_reader import SegmentRef, SpoolReader
 from backbeat.tracking.effects import Effect, RecordingCounters, creative_counts
 from backbeat.tracking.errors import TokenRejected
@@ -35,91 +46,91 @@ MAX_SEGMENTS_PER_ROUND = 64
 
 
 @dataclass
-class _Round:
-    events: list[Event]
-    event_refs: list[SegmentRef]
-    hit_refs: list[SegmentRef]
-    effects: list[Effect]
-    hits: int
-
-
-@dataclass
 class ConsumerStats:
     rounds: int = 0
     hits: int = 0  # hits counted
-    events: int = 0  # events handed to the writer (counted hits + decision events)
+    stored: int = 0  # rows handed to the store (counted hits + decision events)
+    flushes: int = 0
     refused: int = 0  # hits whose link no longer verified (a changed secret)
-    failures: int = 0  # rounds the writer refused (retried)
+    failures: int = 0  # store appends that failed (retried)
+
+
+@dataclass
+class _Batch:
+    """Counted but not yet stored; its segments stay on disk until it is."""
+
+    rows: Rows = field(default_factory=list)  # decision events, as spooled
+    events: list[Event] = field(default_factory=list)  # counted hits
+    row_refs: list[SegmentRef] = field(default_factory=list)
+    hit_refs: list[SegmentRef] = field(default_factory=list)
+    size: int = 0
+    since: float = 0.0  # time.monotonic() of the oldest item
 
 
 class HitConsumer:
     """One ingest loop. `counting.counters` must be `recorder` (the loop drains the writes
-    it records); `submit` makes events durable: the store's ``append_batch`` (idempotent by
-    id), or an EventWriter's ``submit``."""
+    it records); `submit` stores an Arrow table with the event schema (the store's
+    ``append_table``, idempotent by event id)."""
 
     def __init__(
         self,
         hits: SpoolReader[Hit],
-        events: SpoolReader[Event],
+        decisions: SpoolReader[list[Any]],
         counting: Counting,
         recorder: RecordingCounters,
-        submit: Callable[[Sequence[Event]], object],
+        submit: Callable[[pa.Table], object],
         publish: Callable[[list[Effect]], None],
         *,
         rejections: Rejections | None = None,
         poll_s: float = 0.02,
+        flush_rows: int = 5000,
+        flush_interval_s: float = 0.5,
     ) -> None:
         if counting.counters is not recorder:
             raise ValueError("counting.counters must be the recorder")
         self.hits = hits
-        self.events = events
+        self.decisions = decisions
         self.counting = counting
         self.recorder = recorder
         self.submit = submit
         self.publish = publish
         self.rejections = rejections
         self.poll_s = poll_s
+        self.flush_rows = flush_rows
+        self.flush_interval_s = flush_interval_s
         self.stats = ConsumerStats()
-        self._pending: _Round | None = None
+        self._batch = _Batch()
+        self._taken: set[SegmentRef] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # one round -------------------------------------------------------------------------
-    def run_once(self) -> int:
-        """Take, count, store and publish what is ready. Returns the number of segments
-        consumed (0: nothing was ready). Raises what the writer raised (the round is kept
-        and retried by the next call)."""
-        if self._pending is None:
-            self._pending = self._take()
-        todo = self._pending
-        if todo is None:
-            return 0
-        try:
-            self.submit(todo.events)
-        except Exception:
-            self.stats.failures += 1
-            raise
-        self._pending = None
-        for ref in todo.event_refs:
-            self.events.remove(ref)
-        for ref in todo.hit_refs:
-            self.hits.remove(ref)
-        if todo.effects:
-            self.publish(todo.effects)
-        self.stats.rounds += 1
-        self.stats.hits += todo.hits
-        self.stats.events += len(todo.events)
-        return len(todo.event_refs) + len(todo.hit_refs)
+    def run_once(self, *, flush: bool = False) -> int:
+        """Count what is newly ready and publish its effects; store the waiting batch when
+        it is due (or `flush`). Returns the segments taken. Raises what the store raised
+        (the batch is kept and retried)."""
+        taken = self._count_ready()
+        b = self._batch
+        due = b.size >= self.flush_rows or (
+            b.size and time.monotonic() - b.since >= self.flush_interval_s
+        )
+        if (b.row_refs or b.hit_refs) and (flush or due):
+            self._store()
+        return taken
 
-    def _take(self) -> _Round | None:
-        event_refs = self.events.ready()[:MAX_SEGMENTS_PER_ROUND]
-        hit_refs = self.hits.ready()[:MAX_SEGMENTS_PER_ROUND]
-        if not event_refs and not hit_refs:
-            return None
-        stored: list[Event] = []
-        for ref in event_refs:
-            for record in self.events.read(ref):
-                stored.extend(record)
+    def _count_ready(self) -> int:
+        row_refs = [r for r in self.decisions.ready() if r not in self._taken]
+        hit_refs = [r for r in self.hits.ready() if r not in self._taken]
+        row_refs, hit_refs = row_refs[:MAX_SEGMENTS_PER_ROUND], hit_refs[:MAX_SEGMENTS_PER_ROUND]
+        if not row_refs and not hit_refs:
+            return 0
+        b = self._batch
+        if not b.row_refs and not b.hit_refs:
+            b.since = time.monotonic()
+        for ref in row_refs:
+            for rows in self.decisions.read(ref):
+                b.rows += rows
+                b.size += len(rows)
         hits: list[Hit] = []
         for ref in hit_refs:
             for batch in self.hits.read(ref):
@@ -137,8 +148,40 @@ class HitConsumer:
                 continue
             if result.event is not None:
                 counted.append(result.event)
+        b.events += counted
+        b.size += len(counted)
+        b.row_refs += row_refs
+        b.hit_refs += hit_refs
+        self._taken.update(row_refs)
+        self._taken.update(hit_refs)
+        self.stats.rounds += 1
+        self.stats.hits += len(hits)
         effects: list[Effect] = [*self.recorder.drain(), *creative_counts(counted)]
-        return _Round(stored + counted, event_refs, hit_refs, effects, len(hits))
+        if effects:
+            self.publish(effects)
+        return len(row_refs) + len(hit_refs)
+
+    def _store(self) -> None:
+        b = self._batch
+        tables = [rows_to_arrow(b.rows)] if b.rows else []
+        if b.events:
+            tables.append(to_arrow(b.events))
+        table = pa.concat_tables(tables) if tables else None
+        if table is not None and table.num_rows:
+            try:
+                self.submit(table)
+            except Exception:
+                self.stats.failures += 1
+                raise
+        for ref in b.row_refs:
+            self.decisions.remove(ref)
+        for ref in b.hit_refs:
+            self.hits.remove(ref)
+        self._taken.difference_update(b.row_refs)
+        self._taken.difference_update(b.hit_refs)
+        self.stats.stored += b.size
+        self.stats.flushes += 1
+        self._batch = _Batch()
 
     # the loop ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,23 +192,24 @@ class HitConsumer:
         backoff = self.poll_s
         while not self._stop.is_set():
             try:
-                done = self.run_once()
+                taken = self.run_once()
             except Exception:
-                log.exception("ingest: a round failed; retrying")
+                log.exception("ingest: storing a batch failed; retrying")
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = self.poll_s
-            if not done:
+            if not taken:
                 self._stop.wait(self.poll_s)
 
     def stop(self, *, drain: bool = True, timeout: float = 60.0) -> None:
-        """Stop the loop; with `drain`, first consume everything ready (for a clean stop,
-        after the workers have stopped and sealed their spools)."""
+        """Stop the loop; with `drain`, first count and store everything ready (for a clean
+        stop, after the workers have stopped and sealed their spools)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
         if drain:
-            while self.run_once():
+            while self.run_once(flush=True):
                 pass
+            self.run_once(flush=True)

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
-from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.handoff import RowCodec, SpoolSink
 from backbeat.store.events.ipc import derive_authkey
 from backbeat.store.events.remote import RemoteEventStore, Subscription
 from backbeat.store.events.service import EventService
@@ -75,7 +76,9 @@ class IngestProcess:
         recorder = RecordingCounters(rt.counters)
         counting = Counting(recorder, self.settings, rt.secret, rt.campaign, rt.stats, rt.touches)
         hit_reader: SpoolReader[Hit] = SpoolReader(hits_dir(self.settings), codec=HitCodec())
-        event_reader = SpoolReader(decisions_dir(self.settings))
+        event_reader: SpoolReader[list[Any]] = SpoolReader(
+            decisions_dir(self.settings), codec=RowCodec()
+        )
         self._readers = [hit_reader, event_reader]  # type: ignore[list-item]
         self.consumer = HitConsumer(
             hit_reader,
@@ -84,9 +87,11 @@ class IngestProcess:
             recorder,
             # Straight into the store: the workers' spools are the durable copy until the
             # consumer removes a segment, which it does only after the store committed.
-            rt.store.append_batch,
+            rt.store.append_table,
             service.publish,
             rejections=rt.rejections,
+            flush_rows=self.settings.flush_rows,
+            flush_interval_s=self.settings.flush_interval_ms / 1000,
         )
         service.start()
         self.service = service

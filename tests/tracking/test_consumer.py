@@ -5,17 +5,18 @@ are, effects are published, and a refused write is retried without counting twic
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from backbeat.config import Settings
-from backbeat.domain.events import DropReason, Event, EventType
+from backbeat.domain.events import DropReason, EventType
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.memory import MemoryCounters
 from backbeat.store.events.duckdb_store import DuckDBEventStore
-from backbeat.store.events.handoff import SpoolSink
+from backbeat.store.events.handoff import RowCodec, SpoolSink
 from backbeat.store.events.spool_format import EVENT_CODEC
 from backbeat.store.events.spool_reader import SpoolReader
 from backbeat.tracking.consumer import HitConsumer
@@ -39,17 +40,17 @@ class Loop:
         self.fail_next = 0
         self.hit_reader: SpoolReader[Hit] = SpoolReader(root / "hits", codec=HitCodec(),
                                                         empty_grace_s=0)
-        self.event_reader = SpoolReader(root / "events", empty_grace_s=0)
+        self.event_reader = SpoolReader(root / "events", codec=RowCodec(), empty_grace_s=0)
         self.consumer = HitConsumer(
             self.hit_reader, self.event_reader, self.counting, self.recorder,
             self.submit, self.published.append,
         )
 
-    def submit(self, events: Sequence[Event]) -> None:
+    def submit(self, table: pa.Table) -> None:
         if self.fail_next:
             self.fail_next -= 1
             raise OSError("disk full (test)")
-        self.store.append_batch(events)
+        self.store.append_table(table)
 
     def close(self) -> None:
         self.hit_reader.close()
@@ -81,8 +82,7 @@ def test_two_workers_hits_are_counted_once_across_workers(loop: Loop, tmp_path: 
     for sink in (w1, w2, ev):
         sink.close()  # a stopped worker: its last segment is taken too
 
-    while loop.consumer.run_once():
-        pass
+    loop.consumer.stop(drain=True)
     rows = loop.store.query("SELECT id, type, valid, drop_reason FROM events ORDER BY id")
     assert rows == [
         ("a", "impression", True, None),
@@ -93,7 +93,7 @@ def test_two_workers_hits_are_counted_once_across_workers(loop: Loop, tmp_path: 
     effects = [fx for batch in loop.published for fx in batch]
     assert effects.count(SpendAdded(101, "2025-11-28", 2_500)) == 2
     assert CreativeCounts(202, 2, 0) in effects
-    assert loop.consumer.stats.hits == 3
+    assert loop.consumer.stats.hits == 3 and loop.consumer.stats.stored == 4
     assert not list((tmp_path / "hits").glob("*/seg-*.log"))  # consumed and removed
 
 
@@ -106,8 +106,7 @@ def test_hits_of_a_round_are_counted_in_time_order(loop: Loop, tmp_path: Path) -
     late.submit([imp(DECISIONS[2], "i", NOW + 4)])
     early.close()
     late.close()
-    while loop.consumer.run_once():
-        pass
+    loop.consumer.stop(drain=True)
     rows = dict(loop.store.query("SELECT id, valid FROM events"))
     assert rows == {"i": True, "k": True}
 
@@ -118,11 +117,14 @@ def test_a_refused_write_is_retried_without_counting_again(loop: Loop, tmp_path:
     sink.close()
     loop.fail_next = 1
     with pytest.raises(OSError):
-        loop.consumer.run_once()
-    assert loop.store.count() == 0 and loop.published == []
-    assert loop.consumer.run_once() == 1
+        loop.consumer.run_once(flush=True)
+    assert loop.store.count() == 0
+    assert len(loop.published) == 1  # counted (and its effects sent) once, before the store
+    assert loop.consumer.run_once(flush=True) == 0  # nothing new to count: only the retry
     assert loop.store.query("SELECT id, valid FROM events") == [("x", True)]
-    assert loop.consumer.stats.failures == 1
+    assert loop.consumer.stats.failures == 1 and loop.consumer.stats.hits == 1
+    assert len(loop.published) == 1
+    assert not list((tmp_path / "hits").glob("*/seg-*.log"))
 
 
 def test_a_live_workers_sealed_segments_are_taken_while_it_runs(
@@ -133,10 +135,29 @@ def test_a_live_workers_sealed_segments_are_taken_while_it_runs(
     try:
         sink.submit([imp(DECISIONS[0], "live", NOW + 1)])
         for _ in range(500):
-            loop.consumer.run_once()
+            loop.consumer.run_once(flush=True)
             if loop.store.count():
                 break
             time.sleep(0.01)
         assert loop.store.query("SELECT id FROM events") == [("live",)]
     finally:
         sink.close()
+
+
+def test_storing_waits_for_a_full_batch_or_the_interval(loop: Loop, tmp_path: Path) -> None:
+    loop.consumer.flush_rows, loop.consumer.flush_interval_s = 3, 3600.0
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    sink.submit([imp(DECISIONS[0], "p", NOW + 1), imp(DECISIONS[1], "q", NOW + 2)])
+    sink.flush()
+    assert loop.consumer.run_once() == 1
+    assert loop.store.count() == 0 and len(loop.published) == 1  # counted, not yet stored
+    assert loop.consumer.run_once() == 0  # a segment is taken once
+    sink.submit([imp(DECISIONS[2], "r", NOW + 3)])
+    sink.flush()
+    loop.consumer.run_once()  # three waiting: a full batch
+    assert loop.store.count() == 3
+    sink.submit([imp(DECISIONS[3], "s", NOW + 4)])
+    sink.close()
+    loop.consumer.flush_interval_s = 0.0
+    loop.consumer.run_once()
+    assert loop.store.count() == 4

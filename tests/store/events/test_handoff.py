@@ -66,3 +66,35 @@ def test_each_sink_has_a_directory_of_its_own(tmp_path: Path) -> None:
         b.close()
     with pytest.raises(ValueError):
         SpoolSink(tmp_path, EVENT_CODEC, seal_ms=0)
+
+
+def test_spooled_rows_become_the_same_arrow_table_as_events() -> None:
+    from datetime import UTC, datetime
+
+    from backbeat.domain.events import Attribution, DropReason
+    from backbeat.store.events.handoff import RowCodec, rows_to_arrow
+    from backbeat.store.events.schema import to_arrow
+
+    events = [
+        make_event(id="a", ts=datetime(2026, 3, 2, 9, 15, 0, 123456, UTC)),
+        make_event(id="b", ts=datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC), drop_reason=None,
+                   attribution=None, valid=True),
+        make_event(id="c", drop_reason=DropReason.BOT, attribution=Attribution.CLICK_THROUGH),
+    ]
+    rows = RowCodec().decode(EVENT_CODEC.encode(events))
+    assert rows_to_arrow(rows).equals(to_arrow(events))
+    assert rows_to_arrow([]).num_rows == 0
+
+
+def test_rows_that_do_not_fit_take_the_validating_path() -> None:
+    from backbeat.store.events.handoff import RowCodec, rows_to_arrow
+
+    good, bad = make_event(id="ok"), make_event(id="bad")
+    rows = RowCodec().decode(EVENT_CODEC.encode([good, bad]))
+    rows[1][2] = "not-an-event-type"  # a value the schema refuses
+    table = rows_to_arrow(rows)
+    assert table.column("id").to_pylist() == ["ok"]
+    rows[0][5] = 1.5  # an id that is not an integer: never truncated silently
+    assert rows_to_arrow(rows[:1]).num_rows == 0
+    with pytest.raises(ValueError):
+        RowCodec().decode(b'{"not": "rows"}')
