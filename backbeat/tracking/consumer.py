@@ -35,7 +35,7 @@ from backbeat.domain.events import Event
 from backbeat.store.events.handoff import Rows, rows_to_arrow
 from backbeat.store.events.schema import to_arrow
 from backbeat.store.events.spool_reader import SegmentRef, SpoolReader
-from backbeat.tracking.effects import Effect, RecordingCounters, creative_counts
+from backbeat.tracking.effects import Effects, RecordingCounters, creative_counts
 from backbeat.tracking.errors import TokenRejected
 from backbeat.tracking.hits import Counting, Hit, count_hit
 from backbeat.tracking.rejections import Rejections
@@ -79,7 +79,7 @@ class HitConsumer:
         counting: Counting,
         recorder: RecordingCounters,
         submit: Callable[[pa.Table], object],
-        publish: Callable[[list[Effect]], None],
+        publish: Callable[[Effects], None],
         *,
         rejections: Rejections | None = None,
         poll_s: float = 0.02,
@@ -156,7 +156,8 @@ class HitConsumer:
         self._taken.update(hit_refs)
         self.stats.rounds += 1
         self.stats.hits += len(hits)
-        effects: list[Effect] = [*self.recorder.drain(), *creative_counts(counted)]
+        effects = self.recorder.drain()
+        effects.creatives = creative_counts(counted)
         if effects:
             self.publish(effects)
         return len(row_refs) + len(hit_refs)

@@ -37,7 +37,7 @@ from backbeat.store.events.service import EventService
 from backbeat.store.events.spool_format import EVENT_CODEC
 from backbeat.store.events.spool_reader import SpoolReader
 from backbeat.tracking.consumer import HitConsumer
-from backbeat.tracking.effects import CreativeCounts, RecordingCounters, apply_effects
+from backbeat.tracking.effects import Effects, RecordingCounters, apply_effects
 from backbeat.tracking.hits import Counting, Hit, HitCodec
 from backbeat.web.conversion_routes import CONVERSION_RPC, record_remote
 from backbeat.web.ingest import AsyncIngest
@@ -125,13 +125,12 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     shared = settings.counters_backend is not CountersBackend.MEMORY
 
     def on_message(message: object) -> None:
-        if not isinstance(message, list):
+        if not isinstance(message, Effects):
             log.warning("worker: ignoring an effects message of type %s", type(message))
             return
         # Shared counters (Redis) already hold the ingest process's writes: only the
         # creative CTR stats, which live in each process, need the replay.
-        effects = [fx for fx in message if isinstance(fx, CreativeCounts)] if shared else message
-        apply_effects(effects, rt.counters, rt.stats)
+        apply_effects(message, rt.counters, rt.stats, counters_too=not shared)
 
     rt.subscription = Subscription(settings.ingest_socket, authkey, on_message)
     return rt

@@ -20,7 +20,7 @@ from backbeat.store.events.handoff import RowCodec, SpoolSink
 from backbeat.store.events.spool_format import EVENT_CODEC
 from backbeat.store.events.spool_reader import SpoolReader
 from backbeat.tracking.consumer import HitConsumer
-from backbeat.tracking.effects import CreativeCounts, Effect, RecordingCounters, SpendAdded
+from backbeat.tracking.effects import Effects, RecordingCounters
 from backbeat.tracking.hits import Counting, Hit, HitCodec
 from backbeat.tracking.signing import sign
 from tests.store.events.builders import make_event
@@ -36,7 +36,7 @@ class Loop:
         self.recorder = RecordingCounters(MemoryCounters())
         self.counting = Counting(self.recorder, settings, SECRET, lambda cid: None,
                                  CreativeStats())
-        self.published: list[list[Effect]] = []
+        self.published: list[Effects] = []
         self.fail_next = 0
         self.hit_reader: SpoolReader[Hit] = SpoolReader(root / "hits", codec=HitCodec(),
                                                         empty_grace_s=0)
@@ -90,9 +90,9 @@ def test_two_workers_hits_are_counted_once_across_workers(loop: Loop, tmp_path: 
         ("c", "impression", False, DropReason.DUPLICATE.value),
         ("decision-event-1", "decision", True, None),
     ]
-    effects = [fx for batch in loop.published for fx in batch]
-    assert effects.count(SpendAdded(101, "2025-11-28", 2_500)) == 2
-    assert CreativeCounts(202, 2, 0) in effects
+    spend = sum(fx.spend.get((101, "2025-11-28"), 0) for fx in loop.published)
+    assert spend == 2 * 2_500
+    assert [c for fx in loop.published for c in fx.creatives] == [(202, 2, 0)]
     assert loop.consumer.stats.hits == 3 and loop.consumer.stats.stored == 4
     assert not list((tmp_path / "hits").glob("*/seg-*.log"))  # consumed and removed
 

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+
 from backbeat.config import Settings
 from backbeat.domain.audience import Engagement
 from backbeat.domain.events import EventType
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.memory import MemoryCounters
-from backbeat.tracking.effects import (
-    CreativeCounts,
-    Exposure,
-    Membership,
-    RecordingCounters,
-    SpendAdded,
-    apply_effects,
-    creative_counts,
-)
+from backbeat.tracking.effects import Effects, RecordingCounters, apply_effects, creative_counts
 from backbeat.tracking.hits import Counting, count_hit
 from backbeat.tracking.pipeline import SEEN_IMPRESSION, audience_key
 from backbeat.tracking.signing import sign
@@ -28,17 +22,18 @@ VISITOR = "hVISITORVISITORVISITORV"
 def test_recording_notes_the_writes_decisions_read_and_nothing_else() -> None:
     rec = RecordingCounters(MemoryCounters())
     rec.add_spend(7, "2025-11-28", 2_500)
+    rec.add_spend(7, "2025-11-28", 500)  # summed: only a budget's total matters
     rec.record_exposure(VISITOR, 7, NOW, 3600)
     rec.add_member("viewed:7", VISITOR, NOW, 86_400)
     rec.add_member(SEEN_IMPRESSION, "decision-1", NOW, 600)  # counting's own bookkeeping
     assert rec.claim("imp:decision-1", 600) and not rec.claim("imp:decision-1", 600)
     rec.hit("rate:k", NOW, 60)
-    assert rec.drain() == [
-        SpendAdded(7, "2025-11-28", 2_500),
-        Exposure(VISITOR, 7, NOW, 3600),
-        Membership("viewed:7", VISITOR, NOW, 86_400),
-    ]
-    assert rec.drain() == []
+    assert rec.drain() == Effects(
+        spend={(7, "2025-11-28"): 3_000},
+        exposures=[(VISITOR, 7, NOW, 3600)],
+        members=[("viewed:7", VISITOR, NOW, 86_400)],
+    )
+    assert not rec.drain()
 
 
 def test_a_replica_fed_the_effects_reads_what_the_authority_reads(settings: Settings) -> None:
@@ -57,7 +52,9 @@ def test_a_replica_fed_the_effects_reads_what_the_authority_reads(settings: Sett
                         token=sign(payload, SECRET), visitor_key=key)
             events.append(count_hit(click, counting).event)
     stored = [e for e in events if e is not None]
-    effects = [*authority.drain(), *creative_counts(stored)]
+    effects = authority.drain()
+    effects.creatives = creative_counts(stored)
+    effects = pickle.loads(pickle.dumps(effects))  # as it crosses the socket
 
     replica, stats = MemoryCounters(), CreativeStats()
     assert apply_effects(effects, replica, stats) == len(effects)
@@ -84,4 +81,12 @@ def test_creative_counts_skip_invalid_and_other_kinds(settings: Settings) -> Non
     viewable = count_hit(hit(EventType.VIEWABLE, ident="e3", token=sign(view, SECRET)),
                          counting).event
     assert first and dup and viewable and not dup.valid and viewable.valid
-    assert creative_counts([first, dup, viewable]) == [CreativeCounts(202, 1, 0)]
+    assert creative_counts([first, dup, viewable]) == [(202, 1, 0)]
+
+
+def test_shared_counters_get_only_the_creative_counts() -> None:
+    fx = Effects(spend={(7, "2025-11-28"): 2_500}, creatives=[(202, 3, 1)])
+    counters, stats = MemoryCounters(), CreativeStats()
+    assert apply_effects(fx, counters, stats, counters_too=False) == 1
+    assert counters.spend(7, "2025-11-28").total_micros == 0
+    assert stats.get(202) == (3, 1)
