@@ -77,7 +77,7 @@ BILLED_TYPES = (EventType.IMPRESSION, EventType.CLICK)
 class BaseSpec:
     """What a base aggregate counts: events of `types`, of `validity`, optionally of one
     `attribution`, measured by `measure`. `additive` bases may be summed across rows
-    (reach may not); `rollup` bases can be read from the hourly rollup table."""
+    (reach may not), so an hourly rollup that has their `columns` can answer them."""
 
     base: Base
     types: tuple[EventType, ...]
@@ -90,9 +90,11 @@ class BaseSpec:
         return self.measure is not Measure.VISITORS
 
     @property
-    def rollup(self) -> bool:
-        # The rollup keeps neither visitors nor attribution.
-        return self.additive and self.attribution is None
+    def columns(self) -> tuple[str, ...]:
+        """Event columns the base's condition reads besides ``type`` and ``valid``."""
+        if self.measure is Measure.VISITORS:
+            return ("visitor",)
+        return ("attribution",) if self.attribution is not None else ()
 
 
 BASES: dict[Base, BaseSpec] = {

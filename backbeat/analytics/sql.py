@@ -10,12 +10,14 @@ two rules:
   fixed maps keyed by enums (:data:`~backbeat.analytics.dimensions.COLUMNS`), and the only
   literals are event-type, attribution and visitor constants from code, checked against a
   strict pattern.
-* **The rollup when it gives the same answer.** Additive bases are read from
-  ``events_hourly`` when every grouped and filtered dimension is in the rollup and each UTC
-  hour lies inside one local bucket (whole-hour offsets and hour-aligned bounds; see
-  :attr:`Period.whole_hours`). Reach (distinct visitors) and attribution-split conversions
-  always read ``events``. A query needing both gets two statements over the same keys,
-  which the runner merges.
+* **The smallest table that gives the same answer.** Additive bases are read from the
+  first hourly rollup (:data:`~backbeat.store.events.schema.ROLLUPS`, smallest first: the
+  site side ``events_hourly_site``, then the campaign side ``events_hourly``) that holds
+  every grouped, filtered and scoped dimension, when each UTC hour lies inside one local
+  bucket (whole-hour offsets and hour-aligned bounds; see :attr:`Period.whole_hours`).
+  Anything else (country, device, genre match, a campaign crossed with a site, a
+  half-hour zone) reads ``events``. Reach (distinct visitors) always reads ``events``.
+  A query needing both gets two statements over the same keys, which the runner merges.
 
 Time buckets use the period's UTC-offset segments (see :mod:`backbeat.analytics.periods`):
 local time is ``ts`` plus the offset in force, chosen by a ``CASE`` over bound transition
@@ -35,7 +37,7 @@ from backbeat.analytics.metrics import BASES, Base, BaseSpec, Measure, Validity
 from backbeat.analytics.periods import Granularity, Period
 from backbeat.analytics.query import Query
 from backbeat.domain.events import EventType
-from backbeat.store.events.schema import ROLLUP_DIMENSIONS, ROLLUP_TABLE
+from backbeat.store.events.schema import ROLLUPS, Rollup
 from backbeat.tracking.visitor import ANONYMOUS
 
 EVENTS_TABLE = "events"
@@ -132,29 +134,40 @@ class SqlBuilder(ABC):
         self, query: Query, grouping: Grouping, *, use_rollup: bool = True
     ) -> list[Statement]:
         """The statements computing `grouping.bases` for `query`'s filters and scopes."""
-        rollup = use_rollup and self.rollup_can_answer(query, grouping)
-        from_rollup = tuple(b for b in grouping.bases if rollup and BASES[b].rollup)
+        rollup = self.rollup_for(query, grouping) if use_rollup else None
+        from_rollup = tuple(
+            b for b in grouping.bases if rollup is not None and _rollup_has(rollup, BASES[b])
+        )
         from_events = tuple(b for b in grouping.bases if b not in from_rollup)
         out = []
         if from_rollup:
-            out.append(self._statement(query, grouping, from_rollup, ROLLUP_TABLE))
+            out.append(self._statement(query, grouping, from_rollup, rollup))
         if from_events:
-            out.append(self._statement(query, grouping, from_events, EVENTS_TABLE))
+            out.append(self._statement(query, grouping, from_events, None))
         return out
 
     @staticmethod
-    def rollup_can_answer(query: Query, grouping: Grouping) -> bool:
-        """True when the hourly rollup has every needed dimension and hour boundaries line up
-        with the buckets and the period."""
+    def rollup_for(query: Query, grouping: Grouping) -> Rollup | None:
+        """The smallest rollup holding every dimension the query groups, filters or is
+        scoped by, when hour boundaries line up with the buckets and the period."""
+        if not grouping.period.whole_hours:
+            return None
         used = {*grouping.dimensions, *(f.dimension for f in query.filters)}
         used |= {s.dimension for s in query.scopes}
-        return grouping.period.whole_hours and all(COLUMNS[d] in ROLLUP_DIMENSIONS for d in used)
+        columns = {COLUMNS[d] for d in used}
+        return next((r for r in ROLLUPS if columns <= set(r.dimensions)), None)
+
+    @classmethod
+    def rollup_can_answer(cls, query: Query, grouping: Grouping) -> bool:
+        """True when some rollup can answer the query's additive bases."""
+        return cls.rollup_for(query, grouping) is not None
 
     def _statement(
-        self, query: Query, grouping: Grouping, bases: tuple[Base, ...], table: str
+        self, query: Query, grouping: Grouping, bases: tuple[Base, ...], rollup: Rollup | None
     ) -> Statement:
         p = Params(self)
-        ts = "hour" if table == ROLLUP_TABLE else "ts"
+        table = EVENTS_TABLE if rollup is None else rollup.table
+        ts = "ts" if rollup is None else "hour"
         keys: list[str] = []
         if grouping.granularity is not Granularity.NONE:
             keys.append(self._bucket(ts, grouping.period, grouping.granularity, p))
@@ -162,7 +175,7 @@ class SqlBuilder(ABC):
             column = COLUMNS[dim]
             keys.append(self.no_null(column) if dim is Dimension.DROP_REASON else column)
         specs = [BASES[b] for b in bases]
-        aggs = [self._aggregate(s, table == ROLLUP_TABLE, query.include_invalid) for s in specs]
+        aggs = [self._aggregate(s, rollup is not None, query.include_invalid) for s in specs]
         where = self._where(query, grouping.period, specs, ts, p)
         select = [f"{k} AS k{i}" for i, k in enumerate(keys)] + aggs
         sql = f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}"
@@ -245,6 +258,12 @@ class SqlBuilder(ABC):
     def bind(self, value: FilterValue) -> object:
         """A filter value as the dialect binds it."""
         return value
+
+
+def _rollup_has(rollup: Rollup, spec: BaseSpec) -> bool:
+    """True when `spec` can be summed from `rollup`: additive, and every column its
+    condition reads is one of the rollup's dimensions."""
+    return spec.additive and set(spec.columns) <= set(rollup.dimensions)
 
 
 def _sort_key(value: FilterValue) -> tuple[str, str]:

@@ -81,8 +81,9 @@ def test_bases_for_lists_each_base_once_in_a_stable_order() -> None:
 
 
 def test_base_specs() -> None:
-    assert not BASES[B.VISITORS].additive and not BASES[B.VISITORS].rollup
-    assert BASES[B.CT_CONVERSIONS].additive and not BASES[B.CT_CONVERSIONS].rollup
-    assert BASES[B.SPEND].rollup
+    assert not BASES[B.VISITORS].additive and BASES[B.VISITORS].columns == ("visitor",)
+    assert BASES[B.CT_CONVERSIONS].additive
+    assert BASES[B.CT_CONVERSIONS].columns == ("attribution",)
+    assert BASES[B.SPEND].additive and BASES[B.SPEND].columns == ()
     assert BASES[B.SPEND].types == (EventType.IMPRESSION, EventType.CLICK)
     assert EventType.DECISION not in BASES[B.TRACKED].types

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backbeat.analytics.dimensions import Dimension
-from backbeat.analytics.metrics import Metric
+from backbeat.analytics.metrics import Metric, bases_for
 from backbeat.analytics.periods import Granularity
 from backbeat.analytics.query import Filter, Query
 from backbeat.analytics.runner import run
@@ -196,29 +197,54 @@ def test_genre_match_dimension(store: DuckDBEventStore) -> None:
 
 
 ADDITIVE = (M.IMPRESSIONS, M.VIEWABLE_IMPRESSIONS, M.VIEWABILITY_RATE, M.CLICKS, M.CTR,
-            M.SPEND, M.ECPM, M.CPC, M.CONVERSIONS, M.CONVERSION_RATE, M.COST_PER_CONVERSION,
+            M.SPEND, M.ECPM, M.CPC, M.CONVERSIONS, M.CLICK_THROUGH_CONVERSIONS,
+            M.VIEW_THROUGH_CONVERSIONS, M.CONVERSION_RATE, M.COST_PER_CONVERSION,
             M.INVALID_EVENTS, M.INVALID_RATE)
+OBJECTIVES = (Filter(Dimension.OBJECTIVE, frozenset({"awareness", "traffic"})),)
+GENRES = (Filter(Dimension.GENRE, frozenset({"rock"})),)
 
 
-@pytest.mark.parametrize(("tz", "granularity", "dims"), [
-    ("UTC", Granularity.DAY, (Dimension.CAMPAIGN, Dimension.COUNTRY)),
-    ("America/New_York", Granularity.HOUR, (Dimension.SITE,)),
-    ("Europe/Berlin", Granularity.WEEK, (Dimension.GENRE, Dimension.DROP_REASON)),
-    ("Asia/Tokyo", Granularity.NONE, (Dimension.ADVERTISER, Dimension.DEVICE, Dimension.SIZE)),
+@pytest.mark.parametrize(("tz", "granularity", "dims", "filters", "table"), [
+    ("UTC", Granularity.DAY, (Dimension.CAMPAIGN, Dimension.CREATIVE), OBJECTIVES,
+     "events_hourly"),
+    ("Asia/Tokyo", Granularity.NONE, (Dimension.ADVERTISER, Dimension.FORMAT, Dimension.SIZE),
+     OBJECTIVES, "events_hourly"),
+    ("America/New_York", Granularity.HOUR, (Dimension.SITE,), GENRES, "events_hourly_site"),
+    ("Europe/Berlin", Granularity.WEEK, (Dimension.PLACEMENT, Dimension.DROP_REASON), (),
+     "events_hourly_site"),
+    # Dimensions of neither side, or of both at once, read the events.
+    ("UTC", Granularity.DAY, (Dimension.CAMPAIGN, Dimension.COUNTRY), (), "events"),
+    ("Europe/Berlin", Granularity.WEEK, (Dimension.SITE,), OBJECTIVES, "events"),
 ])
-def test_rollup_and_raw_events_agree(
-    store: DuckDBEventStore, tz: str, granularity: Granularity, dims: tuple[Dimension, ...]
+def test_rollups_and_raw_events_agree(
+    store: DuckDBEventStore, tz: str, granularity: Granularity, dims: tuple[Dimension, ...],
+    filters: tuple[Filter, ...], table: str,
 ) -> None:
     store.append_batch(random_events(3000, datetime(2026, 3, 1, tzinfo=UTC), days=12))
     q = Query(start=date(2026, 3, 2), end=date(2026, 3, 10), timezone=tz, metrics=ADDITIVE,
-              granularity=granularity, dimensions=dims,
-              filters=(Filter(Dimension.OBJECTIVE, frozenset({"awareness", "traffic"})),))
+              granularity=granularity, dimensions=dims, filters=filters)
     plan = builder_for("duckdb").statements(
-        q, Grouping(q.period, granularity, dims, ("impressions", "spend")))  # type: ignore[arg-type]
-    assert [s.table for s in plan] == ["events_hourly"]
+        q, Grouping(q.period, granularity, dims, bases_for(ADDITIVE)))
+    assert [s.table for s in plan] == [table]
     with_rollup, raw = run(q, store), run(q, store, use_rollup=False)
     assert with_rollup.totals[M.IMPRESSIONS] != 0
+    assert with_rollup.totals[M.CONVERSIONS] != 0
     assert with_rollup.to_dict() == raw.to_dict()
+
+
+def test_scopes_choose_the_rollup_of_their_side(store: DuckDBEventStore) -> None:
+    store.append_batch(random_events(2000, datetime(2026, 3, 1, tzinfo=UTC), days=12))
+    base = Query(start=date(2026, 3, 2), end=date(2026, 3, 10), metrics=ADDITIVE,
+                 dimensions=(Dimension.SITE,))
+    builder = builder_for("duckdb")
+    for q, table in ((base.scoped(publisher_id=1), "events_hourly_site"),
+                     (base.scoped(advertiser_id=1), "events"),
+                     (replace(base, dimensions=(Dimension.CAMPAIGN,)).scoped(advertiser_id=1),
+                      "events_hourly")):
+        plan = builder.statements(q, Grouping(q.period, q.granularity, q.dimensions,
+                                              bases_for(q.metrics)))
+        assert [s.table for s in plan] == [table]
+        assert run(q, store).to_dict() == run(q, store, use_rollup=False).to_dict()
 
 
 def test_fractional_offset_zone_reads_raw_events_and_buckets_locally(

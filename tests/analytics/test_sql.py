@@ -2,7 +2,7 @@
 
 The ClickHouse statements are checked as text, and executed on chdb (embedded ClickHouse)
 when it is installed. No ClickHouse event store exists yet, so :class:`ChdbStore` below is
-a test stand-in: the store's ``events``/``events_hourly`` tables in ClickHouse types, loaded
+a test stand-in: the store's ``events`` table and its rollups in ClickHouse types, loaded
 from the same Arrow table the DuckDB store ingests.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from backbeat.analytics.dimensions import Dimension
+from backbeat.analytics.dimensions import COLUMNS, Dimension
 from backbeat.analytics.metrics import Base, Metric, bases_for
 from backbeat.analytics.periods import Granularity
 from backbeat.analytics.query import Filter, Query
@@ -27,7 +27,7 @@ from backbeat.analytics.sql import Grouping, Statement, builder_for, literal
 from backbeat.analytics.sql_clickhouse import param_type
 from backbeat.domain.events import Event
 from backbeat.store.events.duckdb_store import DuckDBEventStore
-from backbeat.store.events.schema import ROLLUP_DIMENSIONS, to_arrow
+from backbeat.store.events.schema import ROLLUP_BLANK_FOR_NULL, ROLLUPS, to_arrow
 from tests.analytics.factory import random_events
 
 ALL = tuple(Metric)
@@ -64,20 +64,22 @@ def test_duckdb_placeholders_match_params() -> None:
         assert st.sql.count("?") == len(st.params)
 
 
-def test_rollup_for_additive_metrics_raw_events_for_reach_and_attribution() -> None:
+def test_rollup_for_additive_metrics_raw_events_for_reach() -> None:
     q = query(metrics=(Metric.CTR, Metric.REACH, Metric.CLICK_THROUGH_CONVERSIONS),
               granularity=Granularity.DAY, dimensions=(Dimension.CAMPAIGN,))
     rollup, raw = plan(q)
-    assert (rollup.table, rollup.bases) == ("events_hourly", (Base.IMPRESSIONS, Base.CLICKS))
-    assert (raw.table, raw.bases) == ("events", (Base.CT_CONVERSIONS, Base.VISITORS))
+    assert (rollup.table, rollup.bases) == (
+        "events_hourly", (Base.IMPRESSIONS, Base.CLICKS, Base.CT_CONVERSIONS))
+    assert (raw.table, raw.bases) == ("events", (Base.VISITORS,))
     assert "FROM events_hourly" in rollup.sql and "sum(event_count)" in rollup.sql
+    assert "attribution = 'click_through'" in rollup.sql
     assert "count(DISTINCT visitor)" in raw.sql
     assert [s.table for s in plan(q, use_rollup=False)] == ["events"]
 
 
 def test_rollup_only_when_hours_line_up() -> None:
     additive = (Metric.IMPRESSIONS,)
-    assert plan(query(metrics=additive, timezone="Asia/Tokyo"))[0].table == "events_hourly"
+    assert plan(query(metrics=additive, timezone="Asia/Tokyo"))[0].table == "events_hourly_site"
     assert plan(query(metrics=additive, timezone="Asia/Kolkata"))[0].table == "events"
     assert plan(query(metrics=additive, timezone="Asia/Kathmandu"))[0].table == "events"
     off_hour = Query(start=datetime(2026, 3, 2, 10, 30, tzinfo=UTC),
@@ -85,12 +87,33 @@ def test_rollup_only_when_hours_line_up() -> None:
     assert plan(off_hour)[0].table == "events"
 
 
-def test_every_dimension_maps_to_a_rollup_column() -> None:
-    # The rollup answers any breakdown today; a dimension added without a rollup column
-    # would silently fall back to raw events, so keep this in view.
-    from backbeat.analytics.dimensions import COLUMNS
+SIDES = {
+    "events_hourly_site": {Dimension.PUBLISHER, Dimension.SITE, Dimension.PLACEMENT,
+                           Dimension.GENRE, Dimension.DROP_REASON},
+    "events_hourly": {Dimension.CAMPAIGN, Dimension.CREATIVE, Dimension.ADVERTISER,
+                      Dimension.OBJECTIVE, Dimension.FORMAT, Dimension.SIZE,
+                      Dimension.DROP_REASON},
+}
 
-    assert set(COLUMNS.values()) <= set(ROLLUP_DIMENSIONS)
+
+@pytest.mark.parametrize("dim", list(Dimension))
+def test_each_dimension_reads_the_smallest_table_that_has_it(dim: Dimension) -> None:
+    # A dimension added without a rollup column falls back to raw events: correct, but
+    # slow on a large network, so every dimension's table is stated here.
+    q = query(metrics=(Metric.IMPRESSIONS, Metric.SPEND), dimensions=(dim,))
+    expected = next((t for t, dims in SIDES.items() if dim in dims), "events")
+    assert [s.table for s in plan(q)] == [expected]
+    assert [r.table for r in ROLLUPS] == list(SIDES)  # smallest first
+    for r in ROLLUPS:
+        assert {COLUMNS[d] for d in SIDES[r.table]} <= set(r.dimensions)
+
+
+def test_a_campaign_crossed_with_a_site_reads_the_events() -> None:
+    q = query(metrics=(Metric.IMPRESSIONS,), dimensions=(Dimension.SITE,),
+              filters=(Filter(Dimension.CAMPAIGN, frozenset({7})),))
+    assert [s.table for s in plan(q)] == ["events"]
+    no_dims = query(metrics=(Metric.IMPRESSIONS,))
+    assert [s.table for s in plan(no_dims)] == ["events_hourly_site"]
 
 
 def test_time_zone_is_applied_with_bound_offsets() -> None:
@@ -165,20 +188,21 @@ class ChdbStore:
             typ = _CH_TYPES[str(f.type)]
             cols.append(f"{f.name} {'Nullable(' + typ + ')' if f.nullable else typ}")
         session.query("DROP TABLE IF EXISTS events")
-        session.query("DROP TABLE IF EXISTS events_hourly")
         session.query(f"CREATE TABLE events ({', '.join(cols)}) ENGINE = MergeTree ORDER BY ts")
         path = tmp / "events.parquet"
         pq.write_table(table, path)
         session.query(f"INSERT INTO events SELECT * FROM file('{path}', Parquet)")
-        dims = [d if d != "drop_reason" else "ifNull(drop_reason, '') AS drop_reason"
-                for d in ROLLUP_DIMENSIONS]
-        session.query(
-            "CREATE TABLE events_hourly ENGINE = MergeTree ORDER BY hour AS "
-            f"SELECT toDateTime(toStartOfHour(ts), 'UTC') AS hour, {', '.join(dims)}, "
-            "toInt64(count()) AS event_count, sum(price_micros) AS price_micros, "
-            "sum(value_micros) AS value_micros "
-            f"FROM events GROUP BY hour, {', '.join(ROLLUP_DIMENSIONS)}"
-        )
+        for rollup in ROLLUPS:
+            dims = [f"ifNull({d}, '') AS {d}" if d in ROLLUP_BLANK_FOR_NULL else d
+                    for d in rollup.dimensions]
+            session.query(f"DROP TABLE IF EXISTS {rollup.table}")
+            session.query(
+                f"CREATE TABLE {rollup.table} ENGINE = MergeTree ORDER BY hour AS "
+                f"SELECT toDateTime(toStartOfHour(ts), 'UTC') AS hour, {', '.join(dims)}, "
+                "toInt64(count()) AS event_count, sum(price_micros) AS price_micros, "
+                "sum(value_micros) AS value_micros "
+                f"FROM events GROUP BY hour, {', '.join(rollup.dimensions)}"
+            )
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Rows in Python types, as clickhouse-connect returns them."""

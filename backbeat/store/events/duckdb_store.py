@@ -9,8 +9,17 @@ one transaction:
    between the batch's smallest and largest id; with time-ordered UUIDv7 ids DuckDB's
    zone maps skip almost every row group, so the cost stays flat as the table grows;
 3. the remaining rows go into ``events`` (whose primary key on ``id`` is the last line of
-   defence against a duplicate) and, aggregated by hour and dimension, are added into
-   ``events_hourly`` with an upsert.
+   defence against a duplicate) and, aggregated by hour and each rollup's dimensions
+   (:data:`~backbeat.store.events.schema.ROLLUPS`), are merged into the rollup tables.
+
+The rollups have no index: a merge joins the batch's groups with the rollup rows of the
+batch's hours only (a bound ``hour BETWEEN`` that zone maps turn into a read of the last
+few row groups, since rows arrive roughly in time order), updates the groups that exist
+and inserts the others. That costs less than an upsert into a primary key, whose index
+grows with the table. One writer at a time keeps every (hour, dimensions) key unique.
+
+On open, a rollup table that is missing or has other columns (a database written by an
+older version) is rebuilt from the raw events, in one transaction.
 
 DuckDB lets one process hold the file. Inside it, the single writer uses the main connection
 (serialised by a lock) and every read opens its own cursor, i.e. its own connection to the
@@ -19,6 +28,7 @@ same database, so analytics never blocks on, nor sees half of, a write (MVCC sna
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -33,12 +43,15 @@ from backbeat.errors import ValidationFailed
 from backbeat.store.events.schema import (
     ARROW_SCHEMA,
     COLUMNS,
-    ROLLUP_DIMENSIONS,
+    ROLLUP_BLANK_FOR_NULL,
     ROLLUP_MEASURES,
-    ROLLUP_TABLE,
+    ROLLUPS,
+    Rollup,
     naive_utc,
     to_arrow,
 )
+
+log = logging.getLogger(__name__)
 
 _SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}
 
@@ -55,24 +68,46 @@ def _events_ddl() -> str:
     return "CREATE TABLE IF NOT EXISTS events (\n  " + ",\n  ".join(cols) + "\n)"
 
 
-def _rollup_ddl() -> str:
+def _rollup_columns(rollup: Rollup) -> list[tuple[str, str]]:
+    """(name, SQL type) of a rollup table's columns, in order."""
     types = {name: _sql_type(typ) for name, typ, _ in COLUMNS}
-    cols = ["hour TIMESTAMP NOT NULL"]
-    cols += [f"{d} {types[d]} NOT NULL" for d in ROLLUP_DIMENSIONS]
-    cols += [f"{m} BIGINT NOT NULL" for m in ROLLUP_MEASURES]
-    key = ", ".join(("hour", *ROLLUP_DIMENSIONS))
-    body = ",\n  ".join(cols)
-    return f"CREATE TABLE IF NOT EXISTS {ROLLUP_TABLE} (\n  {body},\n  PRIMARY KEY ({key})\n)"
+    return [
+        ("hour", "TIMESTAMP"),
+        *((d, types[d]) for d in rollup.dimensions),
+        *((m, "BIGINT") for m in ROLLUP_MEASURES),
+    ]
 
 
-def _rollup_upsert() -> str:
-    dims = [("coalesce(drop_reason, '')" if d == "drop_reason" else d) for d in ROLLUP_DIMENSIONS]
-    select = ", ".join(["date_trunc('hour', ts)", *dims])
-    measures = "count(*), sum(price_micros), sum(value_micros)"
-    updates = ", ".join(f"{m} = {m} + EXCLUDED.{m}" for m in ROLLUP_MEASURES)
+def _rollup_ddl(rollup: Rollup) -> str:
+    body = ",\n  ".join(f"{n} {t} NOT NULL" for n, t in _rollup_columns(rollup))
+    return f"CREATE TABLE {rollup.table} (\n  {body}\n)"
+
+
+def _rollup_groups(rollup: Rollup, source: str) -> str:
+    """`source`'s events aggregated into the rollup's rows."""
+    dims = [
+        f"coalesce({d}, '') AS {d}" if d in ROLLUP_BLANK_FOR_NULL else d
+        for d in rollup.dimensions
+    ]
     return (
-        f"INSERT INTO {ROLLUP_TABLE} SELECT {select}, {measures} FROM _fresh GROUP BY ALL "
-        f"ON CONFLICT DO UPDATE SET {updates}"
+        f"SELECT date_trunc('hour', ts) AS hour, {', '.join(dims)}, count(*) AS event_count, "
+        "sum(price_micros) AS price_micros, sum(value_micros) AS value_micros "
+        f"FROM {source} GROUP BY ALL"
+    )
+
+
+def _rollup_merge(rollup: Rollup) -> str:
+    """Add the ``_fresh`` rows into the rollup. Parameters: the first and last hour of the
+    batch (bounds the rollup rows the join reads)."""
+    keys = ("hour", *rollup.dimensions)
+    on = " AND ".join(f"r.{k} = g.{k}" for k in keys)
+    add = ", ".join(f"{m} = r.{m} + g.{m}" for m in ROLLUP_MEASURES)
+    values = ", ".join(f"g.{c}" for c, _ in _rollup_columns(rollup))
+    return (
+        f"MERGE INTO {rollup.table} r USING ({_rollup_groups(rollup, '_fresh')}) g "
+        f"ON r.hour BETWEEN ? AND ? AND {on} "
+        f"WHEN MATCHED THEN UPDATE SET {add} "
+        f"WHEN NOT MATCHED THEN INSERT VALUES ({values})"
     )
 
 
@@ -81,7 +116,16 @@ _FRESH = (
     "SELECT b.* FROM _batch b ANTI JOIN "
     "(SELECT id FROM events WHERE id BETWEEN ? AND ?) e USING (id)"
 )
-_ROLLUP_UPSERT = _rollup_upsert()
+_ROLLUP_MERGES = tuple(_rollup_merge(r) for r in ROLLUPS)
+
+
+def _hour_bounds(table: pa.Table) -> tuple[datetime, datetime]:
+    """The first and last UTC hour (naive) that rows of `table` fall in."""
+    bounds = pc.min_max(table.column("ts"))
+    lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+    assert isinstance(lo, datetime) and isinstance(hi, datetime)
+    return (lo.replace(minute=0, second=0, microsecond=0),
+            hi.replace(minute=0, second=0, microsecond=0))
 
 
 def _first_occurrences(table: pa.Table) -> pa.Table:
@@ -112,7 +156,7 @@ class DuckDBEventStore:
         self._con = duckdb.connect(self.path)
         self._lock = threading.Lock()  # one write at a time on the main connection
         self._con.execute(_events_ddl())
-        self._con.execute(_rollup_ddl())
+        self._ensure_rollups()
         # Readers spawn their cursors from a connection of their own, so opening one never
         # waits for a write in progress on the main connection.
         self._reader_root = self._con.cursor()
@@ -135,6 +179,7 @@ class DuckDBEventStore:
         table = _first_occurrences(table)
         bounds = pc.min_max(table.column("id"))
         lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+        hours = _hour_bounds(table)
         with self._lock:
             self._check_open()
             con = self._con
@@ -144,7 +189,8 @@ class DuckDBEventStore:
                 try:
                     con.execute(_FRESH, [lo, hi])
                     con.execute("INSERT INTO events SELECT * FROM _fresh")
-                    con.execute(_ROLLUP_UPSERT)
+                    for merge in _ROLLUP_MERGES:
+                        con.execute(merge, hours)
                     row = con.execute("SELECT count(*) FROM _fresh").fetchone()
                     con.execute("DROP TABLE _fresh")
                     con.execute("COMMIT")
@@ -224,6 +270,34 @@ class DuckDBEventStore:
                 self._con.close()
 
     # internals --------------------------------------------------------------
+    def _ensure_rollups(self) -> None:
+        """Create each rollup table that is missing, or rebuild one whose columns differ
+        (an older version's), from the events already stored."""
+        for rollup in ROLLUPS:
+            have = self._con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                [rollup.table],
+            ).fetchall()
+            want = _rollup_columns(rollup)
+            if [(str(n), str(t)) for n, t in have] == want:
+                continue
+            log.info("building rollup %s from the stored events (%s)", rollup.table,
+                     "schema changed" if have else "missing")
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DROP TABLE IF EXISTS {rollup.table}")
+                con.execute(_rollup_ddl(rollup))
+                con.execute(
+                    f"INSERT INTO {rollup.table} {_rollup_groups(rollup, 'events')} "
+                    "ORDER BY hour"
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"event store {self.path} is closed")

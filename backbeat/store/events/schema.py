@@ -14,7 +14,7 @@ zone. Input may be naive (taken as UTC) or aware (converted to UTC); rows read b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -63,29 +63,66 @@ ENUM_COLUMNS: dict[str, type[StrEnum]] = {
     "attribution": Attribution,
 }
 
-# Dimensions of the hourly rollup, besides `hour`. `drop_reason` is '' there (never NULL) so
-# the rollup's key can be a primary key.
-ROLLUP_TABLE = "events_hourly"
-ROLLUP_DIMENSIONS: tuple[str, ...] = (
-    "campaign_id",
-    "creative_id",
-    "site_id",
-    "placement_id",
-    "advertiser_id",
-    "publisher_id",
-    "country",
-    "device",
-    "format",
-    "size",
-    "genre",
-    "genre_match",
-    "objective",
-    "type",
-    "valid",
-    "drop_reason",
+
+@dataclass(frozen=True)
+class Rollup:
+    """An hourly rollup: event counts and money sums per UTC hour and `dimensions` (event
+    columns). Nullable columns (`drop_reason`, `attribution`) hold ``''`` for none, so every
+    key column is NOT NULL and one (hour, dimensions...) tuple is one row.
+
+    The key is kept coarse on purpose: a rollup only pays when it has far fewer rows than
+    the events. On the 20M-event benchmark (2,000 campaigns, 600 placements, 30 days) the
+    old 16-dimension key had 19.9M rows; any key holding both the campaign (or creative)
+    and the site (or placement) still has 18.5-19.4M, because one campaign rarely meets
+    one placement twice in an hour. So the dimensions are split in two families that
+    vary independently: what was bought (campaign side) and where it ran (site side).
+    Columns that are functions of another key column cost no rows (a creative has one
+    format and size, a campaign one advertiser and objective, a placement one site)."""
+
+    table: str
+    dimensions: tuple[str, ...]
+
+
+# Campaign side: every report filtered or grouped by campaign, creative, advertiser,
+# objective, format or size (and the server's warm-up of CTR and spend) reads this table.
+CAMPAIGN_ROLLUP = Rollup(
+    "events_hourly",
+    (
+        "campaign_id",
+        "creative_id",
+        "advertiser_id",
+        "objective",
+        "format",
+        "size",
+        "type",
+        "valid",
+        "drop_reason",
+        "attribution",
+    ),
 )
-# Measures of the rollup: the number of events and the sums of the money columns.
+# Site side: publisher, site, placement and genre reports (payouts, fill, invalid traffic).
+SITE_ROLLUP = Rollup(
+    "events_hourly_site",
+    (
+        "publisher_id",
+        "site_id",
+        "placement_id",
+        "genre",
+        "type",
+        "valid",
+        "drop_reason",
+        "attribution",
+    ),
+)
+# Every rollup the store maintains, smallest first (the order report SQL tries them in).
+ROLLUPS: tuple[Rollup, ...] = (SITE_ROLLUP, CAMPAIGN_ROLLUP)
+# The campaign-side rollup under its historical names.
+ROLLUP_TABLE = CAMPAIGN_ROLLUP.table
+ROLLUP_DIMENSIONS: tuple[str, ...] = CAMPAIGN_ROLLUP.dimensions
+# Measures of every rollup: the number of events and the sums of the money columns.
 ROLLUP_MEASURES: tuple[str, ...] = ("event_count", "price_micros", "value_micros")
+# Rollup dimensions stored as '' where the event holds NULL.
+ROLLUP_BLANK_FOR_NULL = frozenset(name for name, _, nullable in COLUMNS if nullable)
 
 
 def naive_utc(ts: datetime) -> datetime:
