@@ -38,11 +38,18 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from functools import cached_property
+from itertools import repeat
 
+from backbeat.analytics.columns import (
+    Columns,
+    fixed,
+    interval_column,
+    quotient,
+    render_column,
+)
 from backbeat.analytics.dimensions import FilterValue
 from backbeat.analytics.metrics import REGISTRY, Base, Metric, Unit, Value
 from backbeat.analytics.periods import Bucket
@@ -69,35 +76,102 @@ class Change:
         return cls(previous, diff, Fraction(diff) / previous if previous else None)
 
 
-@dataclass(frozen=True)
 class Row:
     """Metric values for one bucket and combination of dimension values (or the totals).
 
     A row keeps its base aggregates; `values` and `intervals` are derived from them through
-    the registry on first use, so a large report costs only what is read or rendered."""
+    the registry on first use, so a large report costs only what is read or rendered. Rows
+    are read-only by convention; a report of 60,000 rows makes 60,000 of them, so the class
+    has slots and builds its `aggregates` mapping only when asked (:meth:`from_counts`)."""
 
-    dimensions: tuple[DimValue, ...]
-    bucket: Bucket
-    aggregates: Mapping[Base, int]
-    metrics: tuple[Metric, ...]
-    changes: Mapping[Metric, Change] | None = None
+    __slots__ = ("_aggregates", "_bases", "_counts", "_intervals", "_values", "bucket",
+                 "changes", "dimensions", "metrics")
 
-    @cached_property
+    def __init__(
+        self,
+        dimensions: tuple[DimValue, ...],
+        bucket: Bucket,
+        aggregates: Mapping[Base, int],
+        metrics: tuple[Metric, ...],
+        changes: Mapping[Metric, Change] | None = None,
+    ) -> None:
+        self.dimensions = dimensions
+        self.bucket = bucket
+        self.metrics = metrics
+        self.changes = changes
+        self._aggregates: Mapping[Base, int] | None = aggregates
+        self._bases: tuple[Base, ...] = ()
+        self._counts: tuple[int, ...] | None = None
+        self._values: Mapping[Metric, Value] | None = None
+        self._intervals: Mapping[Metric, Interval] | None = None
+
+    @classmethod
+    def from_counts(
+        cls,
+        dimensions: tuple[DimValue, ...],
+        bucket: Bucket,
+        bases: tuple[Base, ...],
+        counts: tuple[int, ...] | None,
+        metrics: tuple[Metric, ...],
+        changes: Mapping[Metric, Change] | None = None,
+    ) -> Row:
+        """A row whose aggregates are `counts` of `bases` in order (None: all zero)."""
+        row = cls.__new__(cls)
+        row.dimensions, row.bucket, row.metrics, row.changes = dimensions, bucket, metrics, changes
+        row._aggregates, row._bases, row._counts = None, bases, counts
+        row._values = row._intervals = None
+        return row
+
+    @property
+    def aggregates(self) -> Mapping[Base, int]:
+        if self._aggregates is None:
+            counts = self._counts
+            self._aggregates = {} if counts is None else dict(zip(self._bases, counts, strict=True))
+        return self._aggregates
+
+    @property
     def values(self) -> Mapping[Metric, Value]:
-        return {m: REGISTRY[m].value(self.aggregates) for m in self.metrics}
+        if self._values is None:
+            agg = self.aggregates
+            self._values = {m: REGISTRY[m].value(agg) for m in self.metrics}
+        return self._values
 
-    @cached_property
+    @property
     def intervals(self) -> Mapping[Metric, Interval]:
         """Wilson 95% intervals of the rate metrics that have one."""
-        out: dict[Metric, Interval] = {}
-        for m in self.metrics:
-            iv = REGISTRY[m].interval(self.aggregates)
-            if iv is not None:
-                out[m] = iv
-        return out
+        if self._intervals is None:
+            out: dict[Metric, Interval] = {}
+            for m in self.metrics:
+                iv = REGISTRY[m].interval(self.aggregates)
+                if iv is not None:
+                    out[m] = iv
+            self._intervals = out
+        return self._intervals
+
+    def base_count(self, base: Base) -> int:
+        """One base aggregate (0 when not computed), without building `aggregates`."""
+        if self._aggregates is None:
+            counts = self._counts
+            if counts is None or base not in self._bases:
+                return 0
+            return counts[self._bases.index(base)]
+        return self._aggregates.get(base, 0)
 
     def __getitem__(self, metric: Metric) -> Value:
         return self.values[metric]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return (self.dimensions, self.bucket, dict(self.aggregates), self.metrics,
+                self.changes) == (other.dimensions, other.bucket, dict(other.aggregates),
+                                  other.metrics, other.changes)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable caches; equality by value
+
+    def __repr__(self) -> str:
+        return (f"Row(dimensions={self.dimensions!r}, bucket={self.bucket!r}, "
+                f"aggregates={dict(self.aggregates)!r}, changes={self.changes!r})")
 
 
 @dataclass(frozen=True)
@@ -117,6 +191,9 @@ class Result:
     rows: tuple[Row, ...]
     totals: Row
     previous: Previous | None = None
+    # The rows' base aggregates as columns aligned with `rows`, when the runner has them:
+    # rendering then reads no row's aggregates. None: they are read from the rows.
+    columns: Columns | None = field(default=None, compare=False, repr=False)
 
     def row(self, bucket: Bucket = None, **dimensions: DimValue) -> Row:
         """The row for `bucket` and the given dimension values (by dimension name)."""
@@ -140,7 +217,7 @@ class Result:
                 "dimensions": [d.value for d in q.dimensions],
                 "metrics": [_describe(m) for m in q.metrics],
             },
-            "rows": [self._row_dict(r) for r in self.rows],
+            "rows": self._row_dicts(),
             "totals": self._cells(self.totals),
             "previous": None
             if self.previous is None
@@ -160,7 +237,7 @@ class Result:
         ``<metric>_change_pct``."""
         q = self.query
         bucketed = q.granularity != "none"
-        rated = [m for m in q.metrics if REGISTRY[m].rate_of is not None]
+        rated = [m for m in q.metrics if REGISTRY[m].interval_of_rate]
         compared = any(r.changes is not None for r in self.rows)
         header = (["bucket"] if bucketed else []) + [d.value for d in q.dimensions]
         header += [m.value for m in q.metrics]
@@ -170,13 +247,20 @@ class Result:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
-        for r in self.rows:
-            line: list[object] = [_bucket(r.bucket)] if bucketed else []
+        cols, size = self._columns(), len(self.rows)
+        values = [[_blank(v) for v in render_column(REGISTRY[m], cols, size)]
+                  for m in q.metrics]
+        bounds: list[list[tuple[str, str]]] = []
+        for m in rated:
+            ivs = interval_column(REGISTRY[m], cols, size)
+            bounds.append([("", "") if iv is None else (iv["low"], iv["high"]) for iv in ivs])
+        buckets = _BucketText()
+        for i, r in enumerate(self.rows):
+            line: list[object] = [buckets(r.bucket)] if bucketed else []
             line += [_cell(v) for v in r.dimensions]
-            line += [_blank(render(m, r.values[m])) for m in q.metrics]
-            for m in rated:
-                iv = r.intervals.get(m)
-                line += ["", ""] if iv is None else [_pct(iv.low), _pct(iv.high)]
+            line += [column[i] for column in values]
+            for pairs in bounds:
+                line += pairs[i]
             if compared:
                 for m in q.metrics:
                     ch = (r.changes or {}).get(m)
@@ -186,9 +270,42 @@ class Result:
             writer.writerow(line)
         return out.getvalue()
 
-    def _row_dict(self, r: Row) -> dict[str, object]:
-        dims = {d.value: v for d, v in zip(self.query.dimensions, r.dimensions, strict=True)}
-        return {"bucket": _bucket(r.bucket), "dimensions": dims, **self._cells(r)}
+    def _columns(self) -> Columns:
+        if self.columns is not None:
+            return self.columns
+        needed = {b for m in self.query.metrics for b in REGISTRY[m].needs}
+        return {b: [r.base_count(b) for r in self.rows] for b in needed}
+
+    def _row_dicts(self) -> list[dict[str, object]]:
+        """Every row's JSON shape, each metric computed for all rows in one pass
+        (:mod:`backbeat.analytics.columns`): the same values as :meth:`_cells` per row."""
+        q = self.query
+        cols, size = self._columns(), len(self.rows)
+        names = [m.value for m in q.metrics]
+        columns = [render_column(REGISTRY[m], cols, size) for m in q.metrics]
+        rated = [(m.value, interval_column(REGISTRY[m], cols, size))
+                 for m in q.metrics if REGISTRY[m].interval_of_rate]
+        dim_names = [d.value for d in q.dimensions]
+        rated_names = [name for name, _ in rated]
+        buckets = _BucketText()
+        per_row = zip(*columns, strict=True) if columns else repeat(())
+        per_row_iv = zip(*(c for _, c in rated), strict=True) if rated else repeat(())
+        out: list[dict[str, object]] = []
+        for r, values, ivs in zip(self.rows, per_row, per_row_iv, strict=False):
+            if None in ivs:
+                intervals = {n: iv for n, iv in zip(rated_names, ivs, strict=True) if iv}
+            else:
+                intervals = dict(zip(rated_names, ivs, strict=True))
+            changes = r.changes
+            out.append({
+                "bucket": buckets(r.bucket),
+                "dimensions": dict(zip(dim_names, r.dimensions, strict=True)),
+                "metrics": dict(zip(names, values, strict=True)),
+                "intervals": intervals,
+                "changes": None if changes is None else {
+                    m.value: _change(m, changes[m]) for m in q.metrics if m in changes},
+            })
+        return out
 
     def _cells(self, r: Row) -> dict[str, object]:
         metrics = self.query.metrics
@@ -242,15 +359,8 @@ def _fixed(value: int | Fraction, scale: int, places: int) -> str:
     """`value * scale` rounded half-even to an integer, shown with `places` decimals.
     Integer arithmetic only: exact, and fast enough for reports of many rows."""
     if isinstance(value, int):
-        units = value * scale
-    else:  # round half even, by hand: Fraction arithmetic is slow over many rows
-        units, rest = divmod(value.numerator * scale, value.denominator)
-        twice = 2 * rest
-        if twice > value.denominator or (twice == value.denominator and units % 2):
-            units += 1
-    sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(units), 10**places)
-    return f"{sign}{whole}.{frac:0{places}d}"
+        return fixed(value * scale, places)
+    return fixed(quotient(value.numerator * scale, value.denominator), places)
 
 
 def _pct(rate: float | Fraction) -> str:
@@ -261,6 +371,19 @@ def _pct(rate: float | Fraction) -> str:
 
 def _bucket(bucket: Bucket) -> str | None:
     return None if bucket is None else bucket.isoformat()
+
+
+class _BucketText:
+    """`_bucket` remembered per bucket: a large report repeats the same few buckets."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Bucket, str | None] = {}
+
+    def __call__(self, bucket: Bucket) -> str | None:
+        text = self._seen.get(bucket)
+        if text is None and bucket is not None:
+            text = self._seen[bucket] = bucket.isoformat()
+        return text
 
 
 def _cell(value: DimValue) -> object:

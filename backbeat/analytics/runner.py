@@ -22,7 +22,7 @@ from backbeat.analytics.metrics import BASES, REGISTRY, Base, Metric, bases_for
 from backbeat.analytics.periods import Bucket, Granularity, Period
 from backbeat.analytics.query import Query
 from backbeat.analytics.result import Change, Previous, Result, Row
-from backbeat.analytics.sql import Grouping, SqlBuilder, builder_for
+from backbeat.analytics.sql import Grouping, SqlBuilder, Statement, builder_for
 from backbeat.store.events.protocol import EventStore
 
 Key = tuple[object, ...]
@@ -42,6 +42,7 @@ def _fits(store: EventStore) -> ReportSource:
 
 
 Aggregates = dict[Base, int]
+Counts = tuple[int, ...]  # base aggregates in the order of the grouping's bases
 
 
 def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result:
@@ -53,66 +54,99 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
 
     data = fetch(Grouping(period, gran, dims, bases))
     totals = _totals(fetch, period, bases, data, grouped)
-    rows = _fill(data, period, gran, len(dims), grouped)
+    combos, buckets = _fill(data, period, gran, len(dims), grouped)
 
-    row_changes: dict[Key, Mapping[Metric, Change]] = {}
+    pdata: dict[Key, Counts] | None = None
     total_changes: Mapping[Metric, Change] | None = None
     previous: Previous | None = None
     if query.compare_previous:
         prior = query.previous()
-        pdata: dict[Key, Aggregates] = {}
         per_row = gran is Granularity.NONE and bool(dims)  # rows match by dimension values
         if per_row:
             pdata = fetch(Grouping(prior.period, gran, dims, bases), prior)
-            row_changes = {key: _changes(query, agg, pdata.get(key, {})) for key, agg in rows}
-        ptotals = _totals(fetch, prior.period, bases, pdata, per_row, prior)
+        ptotals = _totals(fetch, prior.period, bases, pdata or {}, per_row, prior)
         previous = Previous(prior.start, prior.end, _row(query, (), None, ptotals))
         total_changes = _changes(query, totals, ptotals)
 
-    hourly = gran is Granularity.HOUR
-    out = tuple(
-        _row(query, key[1:], _bucket_out(key[0], period, hourly), agg, row_changes.get(key))
-        for key, agg in rows
-    )
-    return Result(query, out, _row(query, (), None, totals, total_changes), previous)
+    # One Row per (combination, bucket), sharing the combination's tuple: a network report
+    # makes tens of thousands, so each costs one object and a look-up.
+    metrics, get = query.metrics, data.get
+    shown = [_bucket_out(b, period) for b in buckets] if gran is Granularity.HOUR else buckets
+    out: list[Row] = []
+    counts: list[Counts | None] = []
+    for combo in combos:
+        for bucket, label in zip(buckets, shown, strict=True):
+            key = (bucket, *combo)
+            c = get(key)
+            changes = None
+            if pdata is not None:
+                changes = _changes(query, _agg(bases, c), _agg(bases, pdata.get(key)))
+            out.append(Row.from_counts(combo, label, bases, c, metrics, changes))  # type: ignore[arg-type]
+            counts.append(c)
+    # The same counts by base, for rendering all rows a metric at a time (no rows: none).
+    zeros = (0,) * len(bases)
+    by_base = zip(*(zeros if c is None else c for c in counts), strict=True)
+    columns = dict(zip(bases, map(list, by_base), strict=False))
+    totals_row = _row(query, (), None, totals, total_changes)
+    return Result(query, tuple(out), totals_row, previous, columns)
+
+
+def _agg(bases: tuple[Base, ...], counts: Counts | None) -> Aggregates:
+    return {} if counts is None else dict(zip(bases, counts, strict=True))
 
 
 class _Fetcher:
-    """Runs the statements of a grouping and merges them into key -> base aggregates."""
+    """Runs the statements of a grouping and merges them into key -> base counts."""
 
     def __init__(
         self, query: Query, store: ReportSource, builder: SqlBuilder, use_rollup: bool
     ) -> None:
         self.query, self.store, self.builder, self.use_rollup = query, store, builder, use_rollup
 
-    def __call__(self, grouping: Grouping, query: Query | None = None) -> dict[Key, Aggregates]:
+    def __call__(self, grouping: Grouping, query: Query | None = None) -> dict[Key, Counts]:
         q = query or self.query
-        merged: dict[Key, Aggregates] = {}
         bucketed = grouping.granularity is not Granularity.NONE
         convert = _dim_converter(grouping.dimensions)
-        for st in self.builder.statements(q, grouping, use_rollup=self.use_rollup):
+        statements = self.builder.statements(q, grouping, use_rollup=self.use_rollup)
+        if len(statements) == 1:
+            st = statements[0]
             n = st.keys
             rows = self.store.query(st.sql, st.params)
             if rows and convert is None and _plain(rows[0], n, bucketed):
-                # The common case (DuckDB, no special dimension): rows are keys and ints.
-                for raw in rows:
-                    key = raw[:n] if bucketed else (None, *raw[:n])
-                    agg = merged.get(key)
-                    if agg is None:
-                        merged[key] = dict(zip(st.bases, raw[n:], strict=True))  # type: ignore[arg-type]
-                    else:
-                        agg.update(zip(st.bases, raw[n:], strict=True))  # type: ignore[arg-type]
-                continue
+                # The common case (DuckDB, one table, no special dimension): rows are keys
+                # and ints already, in the grouping's base order.
+                if bucketed:
+                    return {raw[:n]: raw[n:] for raw in rows}  # type: ignore[misc]
+                return {(None, *raw[:n]): raw[n:] for raw in rows}  # type: ignore[misc]
+            return self._merge(grouping, [(st, rows)], bucketed, convert)
+        fetched = [(st, self.store.query(st.sql, st.params)) for st in statements]
+        return self._merge(grouping, fetched, bucketed, convert)
+
+    @staticmethod
+    def _merge(
+        grouping: Grouping,
+        fetched: list[tuple[Statement, list[tuple[object, ...]]]],
+        bucketed: bool,
+        convert: Callable[[Sequence[object]], Sequence[object]] | None,
+    ) -> dict[Key, Counts]:
+        where = {b: i for i, b in enumerate(grouping.bases)}
+        merged: dict[Key, list[int]] = {}
+        width = len(grouping.bases)
+        for st, rows in fetched:
+            n = st.keys
+            slots = [where[b] for b in st.bases]
             for raw in rows:
                 dims = raw[1:n] if bucketed else raw[:n]
                 key = (
                     _bucket_in(raw[0]) if bucketed else None,
                     *(dims if convert is None else convert(dims)),
                 )
-                agg = merged.setdefault(key, {})
-                for base, value in zip(st.bases, raw[n:], strict=True):
-                    agg[base] = _as_int(value)
-        return merged
+                counts = merged.get(key)
+                if counts is None:
+                    counts = merged[key] = [0] * width
+                for slot, value in zip(slots, raw[n:], strict=True):
+                    counts[slot] = _as_int(value)
+        return {k: tuple(v) for k, v in merged.items()}
 
 
 def _plain(first: tuple[object, ...], n: int, bucketed: bool) -> bool:
@@ -128,48 +162,43 @@ def _totals(
     fetch: _Fetcher,
     period: Period,
     bases: tuple[Base, ...],
-    data: Mapping[Key, Aggregates],
+    data: Mapping[Key, Counts],
     grouped: bool,
     query: Query | None = None,
 ) -> Aggregates:
     if not grouped:
         whole = fetch(Grouping(period, Granularity.NONE, (), bases), query)
-        return next(iter(whole.values()), dict.fromkeys(bases, 0))
-    totals = {b: sum(agg.get(b, 0) for agg in data.values()) for b in bases if BASES[b].additive}
+        return _agg(bases, next(iter(whole.values()), (0,) * len(bases)))
+    sums = [sum(col) for col in zip(*data.values(), strict=True)] if data else [0] * len(bases)
+    totals = {b: v for b, v in zip(bases, sums, strict=True) if BASES[b].additive}
     distinct = tuple(b for b in bases if not BASES[b].additive)
     if distinct:
         whole = fetch(Grouping(period, Granularity.NONE, (), distinct), query)
-        totals.update(next(iter(whole.values()), dict.fromkeys(distinct, 0)))
+        totals.update(_agg(distinct, next(iter(whole.values()), (0,) * len(distinct))))
     return totals
 
 
-_NOTHING: Aggregates = {}
-
-
 def _fill(
-    data: Mapping[Key, Aggregates],
+    data: Mapping[Key, Counts],
     period: Period,
     granularity: Granularity,
     n_dims: int,
     grouped: bool,
-) -> list[tuple[Key, Aggregates]]:
-    """Rows in report order (dimension values, then bucket): every bucket of the period for
-    each combination of dimension values that appears, empty (zero) where nothing happened.
-    A report without dimensions always has all its buckets."""
+) -> tuple[list[tuple[object, ...]], list[Bucket]]:
+    """The rows of the report, in order, as (combinations of dimension values, buckets):
+    every bucket of the period for each combination that appears; zeros where nothing
+    happened. A report without dimensions always has all its buckets."""
     if not grouped:
-        return [((None,), next(iter(data.values()), _NOTHING))]
-    combos = sorted({key[1:] for key in data}, key=_order) if n_dims else [()]
+        return [()], [None]
+    combos: list[tuple[object, ...]] = [()]
+    if n_dims:
+        combos = sorted({key[1:] for key in data}, key=_order)
     buckets: list[Bucket] = period.buckets(granularity)
     listed = set(buckets)
     extra = {key[0] for key in data if key[0] not in listed}
     if extra:  # cannot happen when SQL and periods agree; never drop data if they do not
         buckets = sorted([*buckets, *extra], key=_sortable)  # type: ignore[list-item]
-    out = []
-    for combo in combos:
-        for bucket in buckets:
-            key = (bucket, *combo)
-            out.append((key, data.get(key, _NOTHING)))
-    return out
+    return combos, buckets
 
 
 def _row(
@@ -212,12 +241,10 @@ def _bucket_in(value: object) -> Bucket:
     raise TypeError(f"unexpected bucket value {value!r}")
 
 
-def _bucket_out(bucket: object, period: Period, hourly: bool) -> Bucket:
-    """A bucket as reported: hours become aware datetimes in the query's zone."""
-    if hourly and isinstance(bucket, datetime):
-        return bucket.replace(tzinfo=UTC).astimezone(period.zone)
-    assert bucket is None or isinstance(bucket, date)
-    return bucket
+def _bucket_out(bucket: Bucket, period: Period) -> Bucket:
+    """An hour bucket as reported: an aware datetime in the query's zone."""
+    assert isinstance(bucket, datetime)
+    return bucket.replace(tzinfo=UTC).astimezone(period.zone)
 
 
 def _dim_converter(

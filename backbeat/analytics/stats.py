@@ -140,6 +140,16 @@ def _wilson(s: float, n: float, z: float) -> tuple[float, float]:
     return max(0.0, low), min(1.0, high)
 
 
+Z95 = z_score(0.95)
+
+
+def wilson_bounds(successes: int, trials: int) -> tuple[float, float]:
+    """The 95% Wilson bounds exactly as :func:`wilson_interval` computes them, without its
+    checks: for loops over many report rows whose counts already satisfy
+    0 <= successes <= trials and trials > 0."""
+    return _wilson(successes, trials, Z95)
+
+
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> Interval:
     """Wilson score interval for `successes` out of `trials`; always inside [0, 1].
 
@@ -147,7 +157,7 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> In
     end is exactly 0; with successes == trials the high end is exactly 1.
     """
     s, n = _counts(successes, trials, "successes", "trials")
-    z = z_score(confidence)
+    z = Z95 if confidence == 0.95 else z_score(confidence)
     if n == 0:
         return Interval(0.0, 1.0, None, confidence)
     low, high = _wilson(s, n, z)
