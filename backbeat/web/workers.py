@@ -26,8 +26,17 @@ process, capped at what is left of each budget.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
 from backbeat.store.events.handoff import RowCodec, SpoolSink
@@ -136,28 +145,108 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     return rt
 
 
+def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A listening socket with SO_REUSEPORT, one per worker: the kernel spreads new
+    connections evenly over the workers' sockets. (One socket shared by every worker lets
+    whichever worker wakes first accept most keep-alive connections, so a load generator's
+    64 connections can all land on one worker while the other idles.)"""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker_main(config: uvicorn.Config) -> None:  # pragma: no cover - runs in a child
+    sock = listening_socket(config.host, config.port, config.backlog)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class WorkerPool:
+    """Runs `n` uvicorn worker processes, each on its own SO_REUSEPORT socket, restarts a
+    worker that dies, and stops them all on SIGINT/SIGTERM. (uvicorn's own supervisor
+    shares one socket between its workers; see :func:`listening_socket`.)"""
+
+    def __init__(self, config: uvicorn.Config, n: int, *, max_quick_deaths: int = 3) -> None:
+        self.config = config
+        self.n = n
+        self.max_quick_deaths = max_quick_deaths
+        self._ctx = multiprocessing.get_context("spawn")
+        self._procs: list[BaseProcess] = []
+        self._started: list[float] = []
+        self._stop = threading.Event()
+
+    def _spawn(self) -> BaseProcess:
+        proc = self._ctx.Process(target=_worker_main, args=(self.config,), name="backbeat-worker")
+        proc.start()
+        return proc
+
+    def run(self) -> None:
+        """Serve until a signal (or until workers keep dying right after they start)."""
+        # A port taken by another program fails here, in the supervisor, with a clear error.
+        listening_socket(self.config.host, self.config.port).close()
+        previous = {
+            sig: signal.signal(sig, lambda *_: self._stop.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        quick_deaths = 0
+        try:
+            for _ in range(self.n):
+                self._procs.append(self._spawn())
+                self._started.append(time.monotonic())
+            while not self._stop.wait(0.5):
+                for i, proc in enumerate(self._procs):
+                    if proc.is_alive():
+                        continue
+                    quick = time.monotonic() - self._started[i] < 10
+                    quick_deaths = quick_deaths + 1 if quick else 0
+                    log.error("worker %s exited with %s", proc.pid, proc.exitcode)
+                    if quick_deaths >= self.max_quick_deaths:
+                        log.error("workers keep failing at start-up; stopping")
+                        self._stop.set()
+                        break
+                    self._procs[i] = self._spawn()
+                    self._started[i] = time.monotonic()
+        finally:
+            for proc in self._procs:
+                if proc.is_alive() and proc.pid is not None:
+                    os.kill(proc.pid, signal.SIGTERM)  # graceful: each seals its spools
+            for proc in self._procs:
+                proc.join(30)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def serve_workers(
     settings: Settings, *, host: str, port: int, workers: int, access_log: bool = False
 ) -> None:
-    """Run the ingest process here and `workers` serving workers under uvicorn's process
-    supervisor (which restarts a worker that dies). Returns after SIGINT/SIGTERM, once the
-    workers have stopped and the ingest process has stored everything they spooled."""
-    import uvicorn
-
+    """Run the ingest process here and `workers` serving workers (see :class:`WorkerPool`).
+    Returns after SIGINT/SIGTERM, once the workers have stopped and the ingest process has
+    stored everything they spooled."""
     if workers < 2:
         raise ValueError("serve_workers needs at least 2 workers; one process serves itself")
+    config = uvicorn.Config(
+        "backbeat.web.main:worker_app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        access_log=access_log,
+    )
     ingest = IngestProcess(settings)
     ingest.start()
     try:
-        uvicorn.run(
-            "backbeat.web.main:worker_app_factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            proxy_headers=False,
-            access_log=access_log,
-        )
+        WorkerPool(config, workers).run()
     finally:
         ingest.stop()
