@@ -1,6 +1,7 @@
 """Event write throughput: the writer (validate + spool fsync + DuckDB) against raw baselines.
 
-Run: ``.venv/bin/python bench/bench_event_writes.py [--events N] [--threads T]``.
+Run: ``.venv/bin/python bench/bench_event_writes.py [--events N] [--threads T]
+[--only STAGE,...] [--at-scale N]``.
 Every figure is events per second on this machine, measured end to end for its stage:
 
 * raw Arrow append: prebuilt 10k-row Arrow tables into a plain DuckDB table (no key, no
@@ -12,6 +13,10 @@ Every figure is events per second on this machine, measured end to end for its s
 * spool.append: T threads appending one event per call (group commit + fdatasync).
 * writer.submit: T threads submitting `--per-submit` events per call, acknowledged after
   fsync, then stored by the writer thread; the rate counts until everything is stored.
+* store.append_table at scale (``--at-scale N``, off by default): the same 10k-row
+  appends into a store that already holds N events made by ``bench_reports.py``'s
+  generator (``report_data.py``: 2,000 campaigns, 600 placements, so the rollups grow as in
+  the report benchmark); the appended rows continue its timeline. The preload is not timed.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from backbeat.store.events.spool import Spool
 from backbeat.store.events.writer import EventWriter
 
 BATCH = 10_000
+STAGES = ("raw", "executemany", "append_table", "append_batch", "spool", "writer")
 
 
 def make_events(n: int, seed: int) -> list[Event]:
@@ -135,6 +141,21 @@ def bench_store_events(tmp: Path, events: list[Event]) -> tuple[int, float]:
         store.close()
 
 
+def bench_store_at_scale(tmp: Path, preload: int, batches: int) -> tuple[int, float, str]:
+    from report_data import generated  # bench/ is on sys.path when run as a script
+
+    store = DuckDBEventStore(tmp / "at_scale.duckdb")
+    try:
+        source = generated(preload + batches * BATCH)
+        for first in range(0, preload, 1_000_000):
+            store.append_table(source(first, min(1_000_000, preload - first)))
+        tables = [source(preload + k * BATCH, BATCH) for k in range(batches)]
+        n, secs = timed(lambda: sum(store.append_table(t) for t in tables))
+        return n, secs, f"after {preload:,} events"
+    finally:
+        store.close()
+
+
 def run_threads(threads: int, work: Callable[[int], None]) -> None:
     ts = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
     for t in ts:
@@ -195,7 +216,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--executemany-rows", type=int, default=1_000)
+    parser.add_argument("--only", default=",".join(STAGES),
+                        help="comma-separated stages: " + ", ".join(STAGES))
+    parser.add_argument("--at-scale", type=int, default=0, metavar="N",
+                        help="also time appends into a store preloaded with N events")
+    parser.add_argument("--at-scale-batches", type=int, default=50)
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only - set(STAGES):
+        parser.error(f"unknown stages: {sorted(only - set(STAGES))}")
 
     events = make_events(args.events, seed=1)
     tables = [to_arrow(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
@@ -203,17 +232,22 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-events-"))
     results: list[tuple[str, int, float, str]] = []
     try:
-        n, s = bench_raw_arrow(tmp, tables)
-        results.append(("raw Arrow append (baseline)", n, s, f"{BATCH}-row batches"))
-        n, s = bench_executemany(tmp, events[: args.executemany_rows])
-        results.append(("executemany (the trap)", n, s, "row at a time"))
-        n, s = bench_store_tables(tmp, tables)
-        results.append(("store.append_table", n, s, "dedupe + PK + rollup"))
-        n, s = bench_store_events(tmp, make_events(args.events, seed=2))
-        results.append(("store.append_batch", n, s, "+ Event -> Arrow"))
-        n, s, note = bench_spool(tmp, small, args.threads)
-        results.append((f"spool.append x{args.threads} threads, 1/call", n, s, note))
-        for per in (1, 50):
+        if "raw" in only:
+            n, s = bench_raw_arrow(tmp, tables)
+            results.append(("raw Arrow append (baseline)", n, s, f"{BATCH}-row batches"))
+        if "executemany" in only:
+            n, s = bench_executemany(tmp, events[: args.executemany_rows])
+            results.append(("executemany (the trap)", n, s, "row at a time"))
+        if "append_table" in only:
+            n, s = bench_store_tables(tmp, tables)
+            results.append(("store.append_table", n, s, "dedupe + PK + rollups"))
+        if "append_batch" in only:
+            n, s = bench_store_events(tmp, make_events(args.events, seed=2))
+            results.append(("store.append_batch", n, s, "+ Event -> Arrow"))
+        if "spool" in only:
+            n, s, note = bench_spool(tmp, small, args.threads)
+            results.append((f"spool.append x{args.threads} threads, 1/call", n, s, note))
+        for per in (1, 50) if "writer" in only else ():
             n, s, note = bench_writer(
                 tmp,
                 make_events(len(small) if per == 1 else args.events, seed=3 + per),
@@ -221,6 +255,9 @@ def main() -> None:
                 per,
             )
             results.append((f"writer.submit x{args.threads} threads, {per}/call", n, s, note))
+        if args.at_scale:
+            n, s, note = bench_store_at_scale(tmp, args.at_scale, args.at_scale_batches)
+            results.append(("store.append_table at scale", n, s, note))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

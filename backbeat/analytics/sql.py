@@ -11,13 +11,14 @@ two rules:
   literals are event-type, attribution and visitor constants from code, checked against a
   strict pattern.
 * **The smallest table that gives the same answer.** Additive bases are read from the
-  first hourly rollup (:data:`~backbeat.store.events.schema.ROLLUPS`, smallest first: the
-  site side ``events_hourly_site``, then the campaign side ``events_hourly``) that holds
-  every grouped, filtered and scoped dimension, when each UTC hour lies inside one local
-  bucket (whole-hour offsets and hour-aligned bounds; see :attr:`Period.whole_hours`).
-  Anything else (country, device, genre match, a campaign crossed with a site, a
-  half-hour zone) reads ``events``. Reach (distinct visitors) always reads ``events``.
-  A query needing both gets two statements over the same keys, which the runner merges.
+  first hourly rollup (:data:`~backbeat.store.events.schema.ROLLUPS`, smallest first;
+  today one, ``events_hourly``: campaign, creative, advertiser, objective, format, size,
+  drop reason, attribution) that holds every grouped, filtered and scoped dimension, when
+  each UTC hour lies inside one local bucket (whole-hour offsets and hour-aligned bounds;
+  see :attr:`Period.whole_hours`). Anything else (site, placement, publisher, country,
+  device, genre, genre match, a half-hour zone) reads ``events``. Reach (distinct
+  visitors) always reads ``events``. A query needing both gets two statements over the
+  same keys, which the runner merges.
 
 Time buckets use the period's UTC-offset segments (see :mod:`backbeat.analytics.periods`):
 local time is ``ts`` plus the offset in force, chosen by a ``CASE`` over bound transition

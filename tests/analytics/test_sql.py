@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def test_rollup_for_additive_metrics_raw_events_for_reach() -> None:
 
 def test_rollup_only_when_hours_line_up() -> None:
     additive = (Metric.IMPRESSIONS,)
-    assert plan(query(metrics=additive, timezone="Asia/Tokyo"))[0].table == "events_hourly_site"
+    assert plan(query(metrics=additive, timezone="Asia/Tokyo"))[0].table == "events_hourly"
     assert plan(query(metrics=additive, timezone="Asia/Kolkata"))[0].table == "events"
     assert plan(query(metrics=additive, timezone="Asia/Kathmandu"))[0].table == "events"
     off_hour = Query(start=datetime(2026, 3, 2, 10, 30, tzinfo=UTC),
@@ -87,33 +88,26 @@ def test_rollup_only_when_hours_line_up() -> None:
     assert plan(off_hour)[0].table == "events"
 
 
-SIDES = {
-    "events_hourly_site": {Dimension.PUBLISHER, Dimension.SITE, Dimension.PLACEMENT,
-                           Dimension.GENRE, Dimension.DROP_REASON},
-    "events_hourly": {Dimension.CAMPAIGN, Dimension.CREATIVE, Dimension.ADVERTISER,
-                      Dimension.OBJECTIVE, Dimension.FORMAT, Dimension.SIZE,
-                      Dimension.DROP_REASON},
-}
+IN_ROLLUP = {Dimension.CAMPAIGN, Dimension.CREATIVE, Dimension.ADVERTISER,
+             Dimension.OBJECTIVE, Dimension.FORMAT, Dimension.SIZE, Dimension.DROP_REASON}
 
 
 @pytest.mark.parametrize("dim", list(Dimension))
-def test_each_dimension_reads_the_smallest_table_that_has_it(dim: Dimension) -> None:
+def test_each_dimension_reads_the_table_stated_for_it(dim: Dimension) -> None:
     # A dimension added without a rollup column falls back to raw events: correct, but
     # slow on a large network, so every dimension's table is stated here.
     q = query(metrics=(Metric.IMPRESSIONS, Metric.SPEND), dimensions=(dim,))
-    expected = next((t for t, dims in SIDES.items() if dim in dims), "events")
+    expected = "events_hourly" if dim in IN_ROLLUP else "events"
     assert [s.table for s in plan(q)] == [expected]
-    assert [r.table for r in ROLLUPS] == list(SIDES)  # smallest first
-    for r in ROLLUPS:
-        assert {COLUMNS[d] for d in SIDES[r.table]} <= set(r.dimensions)
+    assert {COLUMNS[d] for d in IN_ROLLUP} <= set(ROLLUPS[0].dimensions)
 
 
-def test_a_campaign_crossed_with_a_site_reads_the_events() -> None:
-    q = query(metrics=(Metric.IMPRESSIONS,), dimensions=(Dimension.SITE,),
-              filters=(Filter(Dimension.CAMPAIGN, frozenset({7})),))
-    assert [s.table for s in plan(q)] == ["events"]
-    no_dims = query(metrics=(Metric.IMPRESSIONS,))
-    assert [s.table for s in plan(no_dims)] == ["events_hourly_site"]
+def test_a_filter_outside_the_rollup_sends_the_query_to_the_events() -> None:
+    by_campaign = query(metrics=(Metric.IMPRESSIONS,), dimensions=(Dimension.CAMPAIGN,))
+    assert [s.table for s in plan(by_campaign)] == ["events_hourly"]
+    on_site = replace(by_campaign, filters=(Filter(Dimension.SITE, frozenset({7})),))
+    assert [s.table for s in plan(on_site)] == ["events"]
+    assert [s.table for s in plan(query(metrics=(Metric.IMPRESSIONS,)))] == ["events_hourly"]
 
 
 def test_time_zone_is_applied_with_bound_offsets() -> None:

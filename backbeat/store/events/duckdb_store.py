@@ -155,6 +155,7 @@ class DuckDBEventStore:
         self.path = str(path)
         self._con = duckdb.connect(self.path)
         self._lock = threading.Lock()  # one write at a time on the main connection
+        self._con.execute("SET enable_progress_bar = false")  # a rebuild would draw one
         self._con.execute(_events_ddl())
         self._ensure_rollups()
         # Readers spawn their cursors from a connection of their own, so opening one never

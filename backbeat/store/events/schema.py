@@ -68,23 +68,23 @@ ENUM_COLUMNS: dict[str, type[StrEnum]] = {
 class Rollup:
     """An hourly rollup: event counts and money sums per UTC hour and `dimensions` (event
     columns). Nullable columns (`drop_reason`, `attribution`) hold ``''`` for none, so every
-    key column is NOT NULL and one (hour, dimensions...) tuple is one row.
-
-    The key is kept coarse on purpose: a rollup only pays when it has far fewer rows than
-    the events. On the 20M-event benchmark (2,000 campaigns, 600 placements, 30 days) the
-    old 16-dimension key had 19.9M rows; any key holding both the campaign (or creative)
-    and the site (or placement) still has 18.5-19.4M, because one campaign rarely meets
-    one placement twice in an hour. So the dimensions are split in two families that
-    vary independently: what was bought (campaign side) and where it ran (site side).
-    Columns that are functions of another key column cost no rows (a creative has one
-    format and size, a campaign one advertiser and objective, a placement one site)."""
+    key column is NOT NULL and one (hour, dimensions...) tuple is one row."""
 
     table: str
     dimensions: tuple[str, ...]
 
 
-# Campaign side: every report filtered or grouped by campaign, creative, advertiser,
-# objective, format or size (and the server's warm-up of CTR and spend) reads this table.
+# The one rollup: what was bought, per hour. A rollup pays only when it has far fewer rows
+# than the events, and the key decides that. On the 20M-event benchmark (2,000 campaigns,
+# 600 placements, 30 days; docs/benchmarks.md section 5) the old 16-dimension key had 19.9M
+# rows, and any key holding the campaign (or creative) *and* the site (or placement) still
+# has 18.5-19.4M: one campaign rarely meets one placement twice in an hour. This key has
+# 8.3M. Columns that are functions of another key column cost no rows (a creative has one
+# format and size, a campaign one advertiser and objective). Every report grouped, filtered
+# or scoped by these reads it, as does the server's warm-up of CTR and spend; everything
+# else (site, placement, publisher, country, device, genre, genre match) reads `events`.
+# A second, site-side rollup (publisher, site, placement, genre: 1.9M rows) made site
+# reports 5x faster but cost 25-45% of the write throughput, so it is not kept.
 CAMPAIGN_ROLLUP = Rollup(
     "events_hourly",
     (
@@ -100,22 +100,8 @@ CAMPAIGN_ROLLUP = Rollup(
         "attribution",
     ),
 )
-# Site side: publisher, site, placement and genre reports (payouts, fill, invalid traffic).
-SITE_ROLLUP = Rollup(
-    "events_hourly_site",
-    (
-        "publisher_id",
-        "site_id",
-        "placement_id",
-        "genre",
-        "type",
-        "valid",
-        "drop_reason",
-        "attribution",
-    ),
-)
 # Every rollup the store maintains, smallest first (the order report SQL tries them in).
-ROLLUPS: tuple[Rollup, ...] = (SITE_ROLLUP, CAMPAIGN_ROLLUP)
+ROLLUPS: tuple[Rollup, ...] = (CAMPAIGN_ROLLUP,)
 # The campaign-side rollup under its historical names.
 ROLLUP_TABLE = CAMPAIGN_ROLLUP.table
 ROLLUP_DIMENSIONS: tuple[str, ...] = CAMPAIGN_ROLLUP.dimensions

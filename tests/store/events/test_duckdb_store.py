@@ -17,7 +17,6 @@ from backbeat.store.events.schema import (
     ROLLUP_MEASURES,
     ROLLUP_TABLE,
     ROLLUPS,
-    SITE_ROLLUP,
     Rollup,
     to_arrow,
 )
@@ -169,10 +168,9 @@ def test_opening_an_older_database_rebuilds_the_rollups(tmp_path: Path) -> None:
     store = DuckDBEventStore(path)
     store.append_batch(events)
     store.close()
-    # Turn the file into what an older version left: its rollup, no site rollup.
+    # Turn the file into what an older version left: its rollup.
     con = duckdb.connect(str(path))
     con.execute(f"DROP TABLE {ROLLUP_TABLE}")
-    con.execute(f"DROP TABLE {SITE_ROLLUP.table}")
     con.execute(_OLD_ROLLUP)
     con.execute("INSERT INTO events_hourly SELECT date_trunc('hour', ts), campaign_id, "
                 "creative_id, site_id, placement_id, advertiser_id, publisher_id, country, "
@@ -192,6 +190,22 @@ def test_opening_an_older_database_rebuilds_the_rollups(tmp_path: Path) -> None:
         for rollup in ROLLUPS:
             assert rollup_rows(reopened, rollup) == rollup_from_events(reopened, rollup)
         assert reopened.query(f"SELECT sum(event_count) FROM {ROLLUP_TABLE}") == [(1200,)]
+    finally:
+        reopened.close()
+
+
+def test_a_missing_rollup_is_built_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "e.duckdb"
+    store = DuckDBEventStore(path)
+    store.append_batch(make_events(400, seed=9, step_ms=30_000))
+    store.close()
+    con = duckdb.connect(str(path))
+    con.execute(f"DROP TABLE {ROLLUP_TABLE}")
+    con.close()
+    reopened = DuckDBEventStore(path)
+    try:
+        rows = rollup_rows(reopened, ROLLUPS[0])
+        assert len(rows) > 3 and rows == rollup_from_events(reopened, ROLLUPS[0])
     finally:
         reopened.close()
 
