@@ -63,6 +63,9 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=12)
     ap.add_argument("--top", type=int, default=60)
     ap.add_argument(
+        "--no-spy", action="store_true", help="measure CPU per request only, without py-spy"
+    )
+    ap.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -99,7 +102,9 @@ def main() -> None:
         spy_cmd += ["-f", "raw", "-o", str(raw), "--pid", str(srv.process.pid)]
         if args.workers > 1:
             spy_cmd.append("--subprocesses")
-        spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spy = None
+        if not args.no_spy:
+            spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu0 = srv.cpu_s()
         main0 = servers.tree_cpu_s(srv.process.pid) - sum(
             servers.tree_cpu_s(c) for c in servers._children(srv.process.pid)
@@ -111,7 +116,8 @@ def main() -> None:
             - sum(servers.tree_cpu_s(c) for c in servers._children(srv.process.pid))
             - main0
         )
-        spy.wait()
+        if spy is not None:
+            spy.wait()
     finally:
         srv.stop()
     rps = r["requests"] / (r["duration_us"] / 1e6)
@@ -122,6 +128,9 @@ def main() -> None:
             f"  of which the ingest process {main_cpu / n * 1e6:,.0f} µs, "
             f"the {args.workers} workers {(cpu - main_cpu) / n * 1e6:,.0f} µs"
         )
+    if args.no_spy:
+        shutil.rmtree(work, ignore_errors=True)
+        return
     counts, total = inclusive_shares(raw.read_text())
     for name, n in counts.most_common(args.top):
         print(f"{n / total * 100:5.1f}%  {name}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from starlette.datastructures import Headers
 
@@ -38,3 +38,23 @@ def url_host(url: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not host:
         return None
     return host.rstrip(".")
+
+
+def query_param(raw: bytes, name: str) -> str | None:
+    """The value of `name` in a raw query string, exactly as Starlette's
+    ``request.query_params.get(name)`` gives it (``parse_qsl`` with blank values kept, UTF-8
+    with replacement, the last of repeated values), without building the whole mapping: the
+    hot routes read one or two parameters of query strings that carry a page URL. A query
+    string whose parameter names are themselves escaped takes the full parse."""
+    text = raw.decode("latin-1")
+    found: str | None = None
+    plain = "%" not in text and "+" not in text
+    for part in text.split("&"):
+        key, eq, value = part.partition("=")
+        if not plain and ("%" in key or "+" in key):
+            return dict(parse_qsl(text, keep_blank_values=True)).get(name)
+        if key == name:
+            found = value if plain or not eq else unquote_plus(value)
+            if not eq:
+                found = ""
+    return found

@@ -23,7 +23,7 @@ from backbeat.domain.events import DropReason, Event, EventType
 from backbeat.errors import BackbeatError, FieldError, ValidationFailed
 from backbeat.serving.request import AdRequest, Decision, NoFill
 from backbeat.tracking.geo import request_country
-from backbeat.tracking.headers import url_host
+from backbeat.tracking.headers import query_param, url_host
 from backbeat.tracking.pipeline import audience_key
 from backbeat.tracking.signing import TrackingPayload, sign_links
 from backbeat.tracking.useragent import classify
@@ -238,8 +238,9 @@ async def serve(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     headers = _cors(request)
     try:
-        ids = _parse_ids(request.query_params.get("p", ""))
-        page = request.query_params.get("u", "")[:MAX_PARAM]
+        raw = request.scope["query_string"]
+        ids = _parse_ids(query_param(raw, "p") or "")
+        page = (query_param(raw, "u") or "")[:MAX_PARAM]
         host = url_host(page) or url_host(request.headers.get("referer")) or ""
         slots = _slots(rt, request, request.headers.get("user-agent", ""), client_ip(request))
         body = slots.fill(ids, host)

@@ -20,6 +20,7 @@ from backbeat.domain.creative import Creative
 from backbeat.domain.events import Event, EventType
 from backbeat.store.events.spool import SpoolUnavailable
 from backbeat.tracking.errors import TokenRejected, WrongKind
+from backbeat.tracking.headers import query_param
 from backbeat.tracking.hits import Hit, count_hit
 from backbeat.tracking.landing import click_id, landing_url
 from backbeat.tracking.pipeline import EventContext, Outcome
@@ -83,7 +84,7 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
         payload=payload,
         visitor=visitor,
         now=ts,
-        page_url=request.query_params.get("u"),
+        page_url=query_param(request.scope["query_string"], "u"),
     )
     hit = Hit(
         rt.new_id(), ts, kind, request.path_params["token"], ctx.method, ctx.user_agent,

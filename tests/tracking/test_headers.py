@@ -39,3 +39,25 @@ def test_starlette_headers() -> None:
 )
 def test_url_host(url: str | None, host: str | None) -> None:
     assert url_host(url) == host
+
+
+def test_query_param_reads_what_starlette_reads() -> None:
+    import random
+
+    from starlette.datastructures import QueryParams
+
+    from backbeat.tracking.headers import query_param
+
+    cases = [
+        b"p=12,13&u=https%3A%2F%2Fx.test%2Fa%3Fb%3D1", b"u=", b"u", b"p=1&p=2", b"a=1;u=2",
+        b"%75=3&u=4", b"u=a+b%20c", b"u=%ff%fe", b"x=1", b"", b"u=caf\xc3\xa9", b"p=1&&u=2&",
+    ]
+    alphabet = ["u", "p", "=", "&", "%", "2", "f", "+", ";", "a", "%7", "%75", "\xe9"]
+    rng = random.Random(1)
+    for _ in range(5000):
+        n = rng.randint(0, 14)
+        cases.append("".join(rng.choice(alphabet) for _ in range(n)).encode("latin-1"))
+    for raw in cases:
+        expected = QueryParams(raw.decode("latin-1"))
+        for name in ("u", "p"):
+            assert query_param(raw, name) == expected.get(name), (raw, name)
