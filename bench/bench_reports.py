@@ -1,7 +1,7 @@
 """Report query speed over a large event table, through the real store and runner.
 
 Run: ``.venv/bin/python bench/bench_reports.py [--events 20000000] [--days 30]
-[--campaigns 2000] [--db PATH] [--repeat 5]``.
+[--campaigns 2000] [--db PATH] [--repeat 5] [--fresh] [--server-gc]``.
 
 1. Generates ``--events`` events into a DuckDB file through ``DuckDBEventStore.append_table``
    (Arrow batches of a million, so the hourly rollups are maintained as in production).
@@ -19,6 +19,7 @@ Run: ``.venv/bin/python bench/bench_reports.py [--events 20000000] [--days 30]
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shlex
 import statistics
@@ -86,6 +87,9 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=Path("/tmp/backbeat-bench/reports.duckdb"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--fresh", action="store_true", help="delete and regenerate the file")
+    ap.add_argument("--server-gc", action="store_true",
+                    help="time with the garbage-collector settings `backbeat serve` uses "
+                         "(gc.freeze() after start-up, thresholds 10,000/20/100)")
     args = ap.parse_args()
     print("command:", shlex.join([".venv/bin/python", "bench/bench_reports.py", *sys.argv[1:]]))
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
@@ -107,6 +111,14 @@ def main() -> None:
             sizes.append(f"{rollup.table} {rows:,}")
         print(f"events: {store.count():,}; rollup rows: {'; '.join(sizes)}; "
               f"file: {args.db.stat().st_size / 2**30:.2f} GiB")
+        if args.server_gc:  # as backbeat.web.app does once the server has started
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(10_000, 20, 100)
+            print("garbage collector: as in `backbeat serve`")
+        else:
+            print("garbage collector: Python's defaults "
+                  f"(thresholds {'/'.join(map(str, gc.get_threshold()))})")
         report(store, args)
         print("load average after: {:.2f} {:.2f} {:.2f} (2 cores; other load skews the "
               "figures)".format(*os.getloadavg()))

@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from itertools import repeat
+
+import orjson
 
 from backbeat.analytics.columns import (
     Columns,
@@ -229,7 +230,8 @@ class Result:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """:meth:`to_dict` as compact JSON text (UTF-8, not ASCII-escaped)."""
+        return orjson.dumps(self.to_dict()).decode()
 
     def to_csv(self) -> str:
         """The rows as CSV: bucket (when bucketed), dimensions, metrics, interval bounds of
