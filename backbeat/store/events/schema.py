@@ -84,7 +84,7 @@ class Rollup:
 # or scoped by these reads it, as does the server's warm-up of CTR and spend; everything
 # else (site, placement, publisher, country, device, genre, genre match) reads `events`.
 # A second, site-side rollup (publisher, site, placement, genre: 1.9M rows) made site
-# reports 5x faster but cost 25-45% of the write throughput, so it is not kept.
+# reports 3-5x faster but cost 20-50% of the write throughput, so it is not kept.
 CAMPAIGN_ROLLUP = Rollup(
     "events_hourly",
     (
