@@ -53,7 +53,6 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
     grouped = gran is not Granularity.NONE or bool(dims)
 
     data = fetch(Grouping(period, gran, dims, bases))
-    totals = _totals(fetch, period, bases, data, grouped)
     combos, buckets = _fill(data, period, gran, len(dims), grouped)
 
     pdata: dict[Key, Counts] | None = None
@@ -64,9 +63,9 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
         per_row = gran is Granularity.NONE and bool(dims)  # rows match by dimension values
         if per_row:
             pdata = fetch(Grouping(prior.period, gran, dims, bases), prior)
-        ptotals = _totals(fetch, prior.period, bases, pdata or {}, per_row, prior)
+        psums = _sums(pdata or {}, len(bases))
+        ptotals = _totals(fetch, prior.period, bases, psums, per_row, prior)
         previous = Previous(prior.start, prior.end, _row(query, (), None, ptotals))
-        total_changes = _changes(query, totals, ptotals)
 
     # One Row per (combination, bucket), sharing the combination's tuple: a network report
     # makes tens of thousands, so each costs one object and a look-up.
@@ -87,6 +86,12 @@ def run(query: Query, store: ReportSource, *, use_rollup: bool = True) -> Result
     zeros = (0,) * len(bases)
     by_base = zip(*(zeros if c is None else c for c in counts), strict=True)
     columns = dict(zip(bases, map(list, by_base), strict=False))
+    if grouped:
+        totals = _totals(fetch, period, bases, [sum(columns.get(b, ())) for b in bases], True)
+    else:  # the one row is the totals (its query is the totals' query)
+        totals = _agg(bases, counts[0] or zeros)
+    if previous is not None:
+        total_changes = _changes(query, totals, previous.totals.aggregates)
     totals_row = _row(query, (), None, totals, total_changes)
     return Result(query, tuple(out), totals_row, previous, columns)
 
@@ -158,18 +163,24 @@ def _plain(first: tuple[object, ...], n: int, bucketed: bool) -> bool:
     return all(type(v) is int for v in first[n:])
 
 
+def _sums(data: Mapping[Key, Counts], width: int) -> list[int]:
+    """Each base's sum over the rows of `data`."""
+    return [sum(col) for col in zip(*data.values(), strict=True)] if data else [0] * width
+
+
 def _totals(
     fetch: _Fetcher,
     period: Period,
     bases: tuple[Base, ...],
-    data: Mapping[Key, Counts],
+    sums: Sequence[int],
     grouped: bool,
     query: Query | None = None,
 ) -> Aggregates:
+    """The report's totals: the sums of the rows for additive bases (`sums`, in base
+    order), a query of their own for distinct counts and for ungrouped reports."""
     if not grouped:
         whole = fetch(Grouping(period, Granularity.NONE, (), bases), query)
         return _agg(bases, next(iter(whole.values()), (0,) * len(bases)))
-    sums = [sum(col) for col in zip(*data.values(), strict=True)] if data else [0] * len(bases)
     totals = {b: v for b, v in zip(bases, sums, strict=True) if BASES[b].additive}
     distinct = tuple(b for b in bases if not BASES[b].additive)
     if distinct:
@@ -211,7 +222,9 @@ def _row(
     return Row(dims, bucket, agg, query.metrics, changes)  # type: ignore[arg-type]
 
 
-def _changes(query: Query, current: Aggregates, prior: Aggregates) -> dict[Metric, Change]:
+def _changes(
+    query: Query, current: Mapping[Base, int], prior: Mapping[Base, int]
+) -> dict[Metric, Change]:
     return {
         m: Change.between(REGISTRY[m].value(current), REGISTRY[m].value(prior))
         for m in query.metrics

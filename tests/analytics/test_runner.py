@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -366,3 +366,31 @@ def test_no_data_gives_zero_totals_and_undefined_rates(store: DuckDBEventStore) 
         0, None, 0, None, 0)
     assert M.CTR not in t.intervals
     assert result.to_dict()["totals"]["metrics"]["ctr"] is None  # type: ignore[index]
+
+
+class CountingStore:
+    """The real store, recording the statements a report runs on it."""
+
+    dialect = "duckdb"
+
+    def __init__(self, store: DuckDBEventStore) -> None:
+        self.store = store
+        self.statements: list[str] = []
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        self.statements.append(sql)
+        return self.store.query(sql, params)
+
+
+def test_each_statement_runs_once(store: DuckDBEventStore) -> None:
+    store.append_batch(many(30, UTC_DAY, visitor="h1") + many(20, UTC_DAY, visitor="h2"))
+    counting = CountingStore(store)
+    # Without buckets or dimensions the one row is the totals: no second query for them.
+    totals = run(one_day(M.IMPRESSIONS, M.REACH, M.FREQUENCY), counting).totals
+    assert (totals[M.IMPRESSIONS], totals[M.REACH], totals[M.FREQUENCY]) == (50, 2, 25)
+    assert len(counting.statements) == 2  # the rollup's counts and the events' visitors
+    # Grouped rows sum to the additive totals; reach gets its own distinct count.
+    counting.statements.clear()
+    result = run(one_day(M.IMPRESSIONS, M.REACH, granularity=Granularity.HOUR), counting)
+    assert result.totals[M.IMPRESSIONS] == 50 and result.totals[M.REACH] == 2
+    assert len(counting.statements) == 3
