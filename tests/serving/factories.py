@@ -1,8 +1,10 @@
-"""Plain domain objects for serving tests: a small network built in code, no I/O."""
+"""Plain domain objects for serving tests (a small network built in code, no I/O), and a
+settable clock and a gated catalog source for the index holder."""
 
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from backbeat.serving.decide import Decider
 from backbeat.serving.index import CandidateIndex
 from backbeat.serving.request import AdRequest
 from backbeat.serving.stats import CreativeStats
+from backbeat.store.catalog import SqlCatalog
 from backbeat.store.catalog.protocol import ServingSnapshot
 from backbeat.store.counters.memory import MemoryCounters
 
@@ -127,6 +130,24 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class Gated:
+    """The real catalog, whose snapshots wait until the test opens the gate: a background
+    rebuild is then still running when the call that started it returns."""
+
+    def __init__(self, catalog: SqlCatalog) -> None:
+        self.catalog = catalog
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def version(self) -> int:
+        return self.catalog.version()
+
+    def serving_snapshot(self) -> ServingSnapshot:
+        if not self.gate.wait(20):
+            raise TimeoutError("the test never opened the gate")
+        return self.catalog.serving_snapshot()
 
 
 def request(**kw: Any) -> AdRequest:

@@ -23,6 +23,7 @@ from tests.serving.factories import (
     MRECT,
     NOW,
     Clock,
+    Gated,
     campaign,
     creative,
     placement,
@@ -120,12 +121,15 @@ def test_holder_rebuilds_when_the_catalog_version_moves(catalog: SqlCatalog) -> 
 
 def test_holder_rebuilds_in_the_background(catalog: SqlCatalog) -> None:
     clock = Clock(NOW)
-    holder = IndexHolder(catalog, clock, poll_ms=100)
+    source = Gated(catalog)
+    holder = IndexHolder(source, clock, poll_ms=100)
     first = holder.current()
     camp = catalog.campaigns.get(1)
     catalog.campaigns.update(replace(camp, bid_micros=7_000_000))
     clock.now += timedelta(seconds=1)
+    source.gate.clear()
     assert holder.current() is first  # the poll runs off the hot path
+    source.gate.set()
     holder.wait(5)
     assert holder.current().campaigns[1].bid == 7_000_000
 
