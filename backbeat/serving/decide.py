@@ -114,14 +114,26 @@ class Decider:
             block = int(self._clock().timestamp() // self._block_s) + 1
         return self._slates.prebuild(self.index, block)
 
-    def start_prebuild(self, *, lead_s: float = 10.0, pause_s: float = 0.002) -> None:
+    def start_prebuild(
+        self,
+        *,
+        lead_s: float = 10.0,
+        slice_s: float = 0.001,
+        pause_s: float = 0.004,
+        warm: bool = True,
+    ) -> None:
         """Start a background thread that builds each block's slates `lead_s` seconds before
         the block starts (by this decider's clock; CPC candidates are then ranked with CTRs
         up to `lead_s` older than a request-time build would read), and a new index's
-        slates before the index holder swaps it in, sleeping `pause_s` after each shape.
+        slates before the index holder swaps it in, sleeping `pause_s` after each `slice_s`
+        of work (see :mod:`backbeat.serving.prebuild`).
         Only for a clock that follows real time (not a simulated one, which the thread
         would wait on in real seconds); stop it with :meth:`stop_prebuild`. A no-op while
-        it runs."""
+        it runs.
+
+        With `warm`, the current block's slates are built first, in the caller's thread, so
+        that a ``gc.freeze()`` after start-up takes them in: later blocks reuse most of their
+        objects, which the collector's full passes then never walk."""
         if self._builder is not None and self._builder.running:
             return
         holder = self._holder
@@ -130,8 +142,11 @@ class Decider:
             self._serving_index,
             self._clock,
             lead_s=lead_s,
+            slice_s=slice_s,
             pause_s=pause_s,
         )
+        if warm:
+            self._builder.prepare(self._serving_index(), pause=False)
         if holder is not None:
             holder.add_preparer(self._builder.on_new_index)
         self._builder.start()

@@ -121,13 +121,21 @@ class SlateCache:
             cur.slates[key] = slate
         return slate
 
-    def _build(self, fits: tuple[Candidate, ...], block: int) -> Slate:
+    def _build(
+        self,
+        fits: tuple[Candidate, ...],
+        block: int,
+        pause: Callable[[], None] | None = None,
+        previous: Slate | None = None,
+    ) -> Slate:
         return build_slate(
             fits,
             block=block,
             block_s=self.block_s,
             local_times=self._local_times,
             stats=self._stats,
+            pause=pause,
+            previous=previous,
         )
 
     # ahead of time -----------------------------------------------------------------------
@@ -144,9 +152,9 @@ class SlateCache:
     ) -> int:
         """Build `block`'s slates on `index` and publish them for its first request: the base
         slate of every shape, and each (shape, country) slate requests asked for in the
-        current set. `pause` runs after each shape (the builder thread sleeps there, so the
-        event loop gets the GIL back). Returns how many slates were built; 0 if the block was
-        ready already."""
+        current set. `pause` is called after every slate and every few hundred candidates:
+        the builder thread sleeps there now and then, so that the event loop gets the GIL
+        back. Returns how many slates were built; 0 if the block was ready already."""
         with self._prebuild_lock:
             if self.is_ready(index, block):
                 return 0
@@ -161,14 +169,16 @@ class SlateCache:
                     used = list(cur.slates)
                 for shape, country in used:
                     countries.setdefault(shape, []).append(country)
+            # The current block's slates, to take over what is unchanged (same index only).
+            earlier = cur.bases if cur is not None and cur.index is index else {}
             bases: dict[Shape, Slate] = {}
             prepared: dict[SlateKey, Slate] = {}
             for shape, fits in shapes.items():
-                base = bases[shape] = self._build(fits, block)
+                base = bases[shape] = self._build(fits, block, pause, earlier.get(shape))
                 for country in countries.get(shape, ()):
                     prepared[(shape, country)] = for_country(base, country)
-                if pause is not None:
-                    pause()
+                    if pause is not None:
+                        pause()
             built = len(bases) + len(prepared)
             # Keep the set of the block before (a request may still arrive in it) and later.
             old = self._ready
@@ -184,10 +194,10 @@ class SlateCache:
         )
         return built
 
-    def release(self, pause: Callable[[], None] | None = None, *, slice_s: float = 0.002) -> int:
+    def release(self, pause: Callable[[], None] | None = None) -> int:
         """Free the retired sets that are neither current nor prepared, one slate at a time,
-        calling `pause` after every `slice_s` seconds of it. Returns how many sets were
-        freed; the others stay retired for a later call."""
+        calling `pause` after each. Returns how many sets were freed; the others stay
+        retired for a later call."""
         with self._prebuild_lock:  # sets prepared for blocks before the current one are done
             cur = self._current
             stale = [s for b, s in self._ready.items() if cur is not None and b < cur.block]
@@ -197,7 +207,6 @@ class SlateCache:
         keep: list[SlateSet] = []
         done: list[SlateSet] = []  # held to the end, so no id below is reused meanwhile
         seen: set[int] = set()
-        mark = time.perf_counter()
         while self._retired:
             s = self._retired.pop()
             if id(s) in seen:  # a set adopted twice is retired twice
@@ -209,9 +218,8 @@ class SlateCache:
             for slates in (s.slates, s.prepared, s.bases):
                 while slates:
                     slates.popitem()  # the last reference to a list frees its objects
-                    if pause is not None and time.perf_counter() - mark > slice_s:
+                    if pause is not None:
                         pause()
-                        mark = time.perf_counter()
             done.append(s)
         self._retired.extend(keep)
         return len(done)

@@ -28,4 +28,3 @@ def catalog(tmp_path: Path) -> Iterator[SqlCatalog]:
     cat.creatives.add(replace(creative(10, 1), id=None, campaign_id=camp, advertiser_id=adv))
     yield cat
     cat.close()
-

@@ -18,7 +18,7 @@ from backbeat.serving.request import Decision
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.catalog import SqlCatalog
 from backbeat.store.counters.memory import MemoryCounters
-from tests.serving.factories import NOW, Clock, Rig, request
+from tests.serving.factories import NOW, Clock, Gated, Rig, request
 from tests.serving.test_slatecache import B, T, network
 
 NEXT = datetime.fromtimestamp((B + 1) * 60, UTC)
@@ -123,11 +123,21 @@ def test_the_thread_prepares_the_next_block_and_stops_cleanly() -> None:
     assert builder_threads() == []
 
 
+def test_start_warms_the_current_block_in_the_callers_thread() -> None:
+    rig = Rig(network(), now=T)
+    rig.decider.start_prebuild()
+    try:
+        assert rig.decider.slates.is_ready(rig.index, B)  # before start_prebuild returned
+        assert not rig.decider.slates.is_ready(rig.index, B + 1)  # not due for 50 s
+    finally:
+        rig.decider.stop_prebuild()
+
+
 def test_stop_cuts_a_prebuild_short() -> None:
     rig = Rig(network(), now=T)
-    rig.decider.start_prebuild(pause_s=30.0)  # would sleep 30 s after each shape
+    rig.decider.start_prebuild(warm=False, slice_s=0, pause_s=30.0)  # 30 s at every yield
     started = time.monotonic()
-    time.sleep(0.05)
+    time.sleep(0.05)  # the thread prepares the current block: it sleeps in its first yield
     rig.decider.stop_prebuild()
     assert time.monotonic() - started < 10 and builder_threads() == []
     assert not rig.decider.slates.is_ready(rig.index, B)  # abandoned, never published
@@ -175,7 +185,8 @@ def test_a_new_index_is_prepared_before_the_holder_swaps_it(catalog: SqlCatalog)
 
 def test_the_thread_prepares_an_index_swapped_in_the_background(catalog: SqlCatalog) -> None:
     clock = Clock(NOW)
-    holder = IndexHolder(catalog, clock, poll_ms=100)
+    source = Gated(catalog)
+    holder = IndexHolder(source, clock, poll_ms=100)
     decider = Decider(holder, MemoryCounters(), random.Random(1), clock, CreativeStats())
     assert isinstance(decider.decide(request()), Decision)
     decider.start_prebuild(pause_s=0.001)
@@ -184,7 +195,9 @@ def test_the_thread_prepares_an_index_swapped_in_the_background(catalog: SqlCata
         camp = catalog.campaigns.get(1)
         catalog.campaigns.update(replace(camp, bid_micros=6_000_000))
         clock.now += timedelta(seconds=1)
+        source.gate.clear()
         assert holder.current() is old  # the rebuild (and its slates) run in the background
+        source.gate.set()
         holder.wait(20)
         assert holder.index is not old
         assert decider.slates.is_ready(holder.index, int(clock.now.timestamp() // 60))

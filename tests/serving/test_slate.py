@@ -125,3 +125,77 @@ def test_for_country_matches_a_plain_filter_on_a_mixed_slate() -> None:
         assert got.groups == list(zip(starts, [*starts[1:], len(bounds)], strict=True))
         assert len(got.groups) > 1
     assert Slate(base.block, [], base.ctr).groups == []
+
+
+def test_a_build_with_pauses_ranks_the_same_and_yields_every_few_hundred() -> None:
+    camps = [
+        campaign(
+            i,
+            bid_micros=(1 + i % 17) * USD // 4,
+            pricing=Pricing.CPC if i % 3 == 0 else Pricing.CPM,
+            objective=Objective.AWARENESS if i % 5 == 0 else Objective.TRAFFIC,
+            targeting=targeting(hours=frozenset({NOW.hour})) if i % 7 == 0 else targeting(),
+            end=NOW + timedelta(seconds=30) if i % 11 == 0 else NOW + timedelta(days=1),
+        )
+        for i in range(1, 601)
+    ]
+    stats = CreativeStats()
+    for i in range(3, 601, 3):
+        stats.record_impression(10 * i, 1000 + i)
+        stats.record_click(10 * i, i % 13)
+    cands = [cand(c) for c in camps]
+    pauses: list[int] = []
+
+    def build(pause: list[int] | None) -> Slate:
+        return build_slate(
+            cands,
+            block=BLOCK,
+            block_s=BLOCK_S,
+            local_times=LocalTimes(),
+            stats=stats,
+            pause=None if pause is None else lambda: pause.append(len(pause)),
+        )
+
+    plain, paused = build(None), build(pauses)
+    assert len(pauses) == 3  # 600 candidates: after 256, 512 and 600
+    assert [(r.cand.id, r.score, r.bound, r.check_flight) for r in paused.ranked] == [
+        (r.cand.id, r.score, r.bound, r.check_flight) for r in plain.ranked
+    ]
+    assert paused.groups == plain.groups and paused.ctr == plain.ctr
+    assert len(plain.ranked) == 600 and any(r.check_flight for r in plain.ranked)
+
+
+def test_a_build_takes_over_what_did_not_change_from_the_previous_block() -> None:
+    camps = [
+        campaign(1),
+        campaign(2, pricing=Pricing.CPC, bid_micros=USD),
+        campaign(3, pricing=Pricing.CPC, bid_micros=USD),
+        campaign(4, end=NOW + timedelta(seconds=90)),  # ends inside the next block
+    ]
+    cands = [cand(c) for c in camps]
+    stats = CreativeStats()
+    stats.record_impression(20, 1000)
+    stats.record_impression(30, 1000)
+
+    def build(block: int, previous: Slate | None = None) -> Slate:
+        return build_slate(
+            cands, block=block, block_s=BLOCK_S, local_times=LocalTimes(), stats=stats,
+            previous=previous,
+        )
+
+    first = build(BLOCK)
+    stats.record_click(30, 40)  # campaign 3's CTR moves between the blocks
+    second = build(BLOCK + 1, previous=first)
+    fresh = build(BLOCK + 1)
+    kept = {r.cand.id for r in second.ranked if any(r is p for p in first.ranked)}
+    assert kept == {1, 2}  # 3 is ranked with a new CTR, 4 is now checked per request
+    assert [(r.cand.id, r.ctr, r.score, r.bound, r.ecpm, r.check_flight) for r in second.ranked] == [
+        (r.cand.id, r.ctr, r.score, r.bound, r.ecpm, r.check_flight) for r in fresh.ranked
+    ]
+    assert second.groups == fresh.groups and second.ctr == fresh.ctr
+    other = [cand(c) for c in camps]  # the same campaigns from another index build
+    rebuilt = build_slate(
+        other, block=BLOCK + 1, block_s=BLOCK_S, local_times=LocalTimes(), stats=stats,
+        previous=second,
+    )
+    assert not any(r is p for r in rebuilt.ranked for p in second.ranked)

@@ -77,6 +77,7 @@ def test_a_prepared_slate_is_what_a_lazy_build_makes() -> None:
     ahead, lazy = new_cache(stats), new_cache(stats)
     pes = [index.placements[1], index.placements[2]]
     now_ids = {(pe.id, c): ids(ahead.get(index, pe, c, B)) for pe in pes for c in COUNTRIES}
+    us_now = ahead.get(index, index.placements[1], "US", B)
     assert ahead.builds == 2 + 6  # a base slate per shape, then one per country in use
 
     assert ahead.prebuild(index, B + 1) == 2 + 6
@@ -92,6 +93,7 @@ def test_a_prepared_slate_is_what_a_lazy_build_makes() -> None:
     assert now_ids[(1, "US")] == [1, 3, 5, 8, 2]
     assert ids(us) == [1, 3, 5, 6, 7, 2]
     assert [r.check_flight for r in us.ranked if r.cand.id == 6] == [True]
+    assert us.ranked[0] is us_now.ranked[0]  # campaign 1 is ranked as before: taken over
     assert ids(ahead.get(index, index.placements[1], "DE", B + 1)) == [1, 4, 5, 6, 7, 2]
     assert ids(ahead.get(index, index.placements[2], None, B + 1)) == [1]
 
@@ -156,7 +158,7 @@ def test_sets_left_behind_are_freed_by_release_not_by_the_request() -> None:
     assert new is not None and new is not old and new.block == B + 1
     assert old.bases and old.slates  # left intact by the request that moved on
     pauses: list[int] = []
-    assert cache.release(lambda: pauses.append(1), slice_s=0.0) == 1
+    assert cache.release(lambda: pauses.append(1)) == 1
     assert not (old.bases or old.slates or old.prepared)
     assert len(pauses) == 2  # one per slate freed: its base and its US slate
     assert new.bases and new.slates  # the current set is kept
@@ -214,7 +216,7 @@ def test_requests_racing_swaps_and_releases_see_consistent_slates() -> None:
             fresh = CandidateIndex.build(network(bid_1=5_000_000 + n), NOW)
             cache.prebuild(fresh, block, pause=lambda: time.sleep(0))
             state["index"], state["block"] = fresh, block
-            cache.release(lambda: time.sleep(0), slice_s=0.0)
+            cache.release(lambda: time.sleep(0))
         stop.set()
         for t in readers:
             t.join(10)
