@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from backbeat.sim.traffic import PageView
 from backbeat.store.catalog import open_catalog, upgrade
 from backbeat.web.app import create_app
 from backbeat.web.runtime import Runtime
+from tests.sim.fresh_loop import run_fresh
 
 END = datetime(2026, 3, 12, 18, tzinfo=UTC)
 START = END - timedelta(days=1)
@@ -50,7 +50,7 @@ def _run(tmp_path: Path, script: Script) -> list[tuple[Any, ...]]:
             )
 
     try:
-        return asyncio.run(main())
+        return run_fresh(main)
     finally:
         catalog.close()
 

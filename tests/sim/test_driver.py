@@ -18,6 +18,7 @@ from backbeat.store.catalog import open_catalog, upgrade
 from backbeat.web import serving_routes, tracking_routes
 from backbeat.web.app import create_app
 from backbeat.web.runtime import Runtime
+from tests.sim.fresh_loop import run_fresh
 from tests.web.network import CHROME, PAGE, build_network
 
 
@@ -72,7 +73,7 @@ def test_start_runs_up_to_the_first_suspension_then_finishes_later() -> None:
         else:
             raise AssertionError("the handler's error was lost")
 
-    asyncio.run(main())
+    run_fresh(main)
 
 
 def test_real_serve_and_beacon_through_the_handlers(tmp_path: Path) -> None:
@@ -108,7 +109,7 @@ def test_real_serve_and_beacon_through_the_handlers(tmp_path: Path) -> None:
                 "SELECT type, valid, drop_reason, country FROM events ORDER BY type, valid DESC"
             )
 
-    rows = asyncio.run(main())
+    rows = run_fresh(main)
     catalog.close()
     assert rows == [
         ("decision", True, None, "GB"),
