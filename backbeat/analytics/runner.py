@@ -2,13 +2,15 @@
 
 :func:`run` asks the store's dialect builder for the statements, runs them through
 :meth:`EventStore.query`, merges them by key, fills every time bucket of the period with
-zeros for each combination of dimension values that appears, derives every metric from the
-registry with its interval, and, when asked, computes the previous period and the change of
-each metric.
+zeros for each combination of dimension values that appears, and, when asked, computes the
+previous period and the change of each metric. Rows carry their base counts; metrics and
+intervals are derived from the registry when read or rendered (a network report has tens
+of thousands of rows, so nothing is built per row that is not needed).
 
 Totals: additive bases are the sum of the rows; reach is not additive (a visitor seen on two
 days is one visitor of the two days), so when reach is asked for and the rows are grouped,
-the totals get their own distinct count over the whole period.
+the totals get their own distinct count over the whole period. A report without buckets
+or dimensions has one row, which is its totals.
 """
 
 from __future__ import annotations
