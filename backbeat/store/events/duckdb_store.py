@@ -16,7 +16,9 @@ The rollups have no index: a merge joins the batch's groups with the rollup rows
 batch's hours only (a bound ``hour BETWEEN`` that zone maps turn into a read of the last
 few row groups, since rows arrive roughly in time order), updates the groups that exist
 and inserts the others. That costs less than an upsert into a primary key, whose index
-grows with the table. One writer at a time keeps every (hour, dimensions) key unique.
+grows with the table. One writer at a time keeps every (hour, dimensions) key unique. A
+batch holding an event hours older than the rest (a spool replayed after a crash) widens
+the range read: still correct, only slower for that batch.
 
 On open, a rollup table that is missing or has other columns (a database written by an
 older version) is rebuilt from the raw events, in one transaction.
