@@ -17,8 +17,9 @@ batch's hours only (a bound ``hour BETWEEN`` that zone maps turn into a read of 
 few row groups, since rows arrive roughly in time order), updates the groups that exist
 and inserts the others. That costs less than an upsert into a primary key, whose index
 grows with the table. One writer at a time keeps every (hour, dimensions) key unique. A
-batch holding an event hours older than the rest (a spool replayed after a crash) widens
-the range read: still correct, only slower for that batch.
+batch holding events much older than the rest (a spool replayed after a crash) is merged
+one span of consecutive hours at a time, so the old rows cost a read of their own hours,
+not of every hour in between.
 
 On open, a rollup table that is missing or has other columns (a database written by an
 older version) is rebuilt from the raw events, in one transaction.
@@ -33,7 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -99,14 +100,16 @@ def _rollup_groups(rollup: Rollup, source: str) -> str:
 
 
 def _rollup_merge(rollup: Rollup) -> str:
-    """Add the ``_fresh`` rows into the rollup. Parameters: the first and last hour of the
-    batch (bounds the rollup rows the join reads)."""
+    """Add the ``_fresh`` rows of a span of hours into the rollup. Parameters: the span's
+    first and last hour, twice (they pick the batch's rows and bound the rollup rows the
+    join reads)."""
     keys = ("hour", *rollup.dimensions)
     on = " AND ".join(f"r.{k} = g.{k}" for k in keys)
     add = ", ".join(f"{m} = r.{m} + g.{m}" for m in ROLLUP_MEASURES)
     values = ", ".join(f"g.{c}" for c, _ in _rollup_columns(rollup))
+    source = "(SELECT * FROM _fresh WHERE date_trunc('hour', ts) BETWEEN ? AND ?)"
     return (
-        f"MERGE INTO {rollup.table} r USING ({_rollup_groups(rollup, '_fresh')}) g "
+        f"MERGE INTO {rollup.table} r USING ({_rollup_groups(rollup, source)}) g "
         f"ON r.hour BETWEEN ? AND ? AND {on} "
         f"WHEN MATCHED THEN UPDATE SET {add} "
         f"WHEN NOT MATCHED THEN INSERT VALUES ({values})"
@@ -119,15 +122,21 @@ _FRESH = (
     "(SELECT id FROM events WHERE id BETWEEN ? AND ?) e USING (id)"
 )
 _ROLLUP_MERGES = tuple(_rollup_merge(r) for r in ROLLUPS)
+_HOUR = timedelta(hours=1)
 
 
-def _hour_bounds(table: pa.Table) -> tuple[datetime, datetime]:
-    """The first and last UTC hour (naive) that rows of `table` fall in."""
-    bounds = pc.min_max(table.column("ts"))
-    lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
-    assert isinstance(lo, datetime) and isinstance(hi, datetime)
-    return (lo.replace(minute=0, second=0, microsecond=0),
-            hi.replace(minute=0, second=0, microsecond=0))
+def _hour_spans(table: pa.Table) -> list[tuple[datetime, datetime]]:
+    """The hours that rows of `table` fall in, as (first, last) spans of consecutive hours:
+    one span for a batch of recent events; more when a few are much older (a replay), so
+    that no merge reads the rollup rows of the hours in between."""
+    hours = pc.unique(pc.floor_temporal(table.column("ts"), unit="hour")).to_pylist()
+    spans: list[tuple[datetime, datetime]] = []
+    for hour in sorted(hours):
+        if spans and hour - spans[-1][1] <= _HOUR:
+            spans[-1] = (spans[-1][0], hour)
+        else:
+            spans.append((hour, hour))
+    return spans
 
 
 def _first_occurrences(table: pa.Table) -> pa.Table:
@@ -182,7 +191,7 @@ class DuckDBEventStore:
         table = _first_occurrences(table)
         bounds = pc.min_max(table.column("id"))
         lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
-        hours = _hour_bounds(table)
+        spans = _hour_spans(table)
         with self._lock:
             self._check_open()
             con = self._con
@@ -193,7 +202,8 @@ class DuckDBEventStore:
                     con.execute(_FRESH, [lo, hi])
                     con.execute("INSERT INTO events SELECT * FROM _fresh")
                     for merge in _ROLLUP_MERGES:
-                        con.execute(merge, hours)
+                        for first, last in spans:
+                            con.execute(merge, [first, last, first, last])
                     row = con.execute("SELECT count(*) FROM _fresh").fetchone()
                     con.execute("DROP TABLE _fresh")
                     con.execute("COMMIT")

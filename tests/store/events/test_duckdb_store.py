@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -143,6 +144,23 @@ def test_late_events_merge_into_their_old_hours(tmp_path: Path) -> None:
             keys = [r[: 1 + len(rollup.dimensions)] for r in rows]
             assert len(keys) == len(set(keys))  # one row per hour and key
         assert store.query(f"SELECT sum(event_count) FROM {ROLLUP_TABLE}") == [(1200,)]
+    finally:
+        store.close()
+
+
+def test_a_batch_with_far_apart_hours_merges_each_span(tmp_path: Path) -> None:
+    # A replayed spool: a few events from yesterday arrive with today's.
+    early = make_events(300, seed=10, step_ms=20_000)  # hours 9-10
+    later = make_events(300, seed=11, start=early[0].ts + timedelta(hours=20),
+                        step_ms=20_000)  # twenty hours on
+    store = DuckDBEventStore(tmp_path / "e.duckdb")
+    try:
+        store.append_batch(early[:200] + later[:200])
+        store.append_batch(early[150:] + later[150:])  # stored hours on both sides again
+        rows = rollup_rows(store, ROLLUPS[0])
+        assert rows == rollup_from_events(store, ROLLUPS[0])
+        assert len({r[0] for r in rows}) >= 4  # hours of both spans, none between
+        assert store.query(f"SELECT sum(event_count) FROM {ROLLUP_TABLE}") == [(600,)]
     finally:
         store.close()
 
