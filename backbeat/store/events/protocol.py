@@ -14,9 +14,12 @@ Tables every backend provides (names in :mod:`backbeat.store.events.schema`):
 
 * ``events``: one row per event, columns exactly the fields of
   :class:`~backbeat.domain.events.Event`; ``ts`` is naive UTC; enums are their string values.
-* ``events_hourly``: counts and money sums per hour and dimension, kept up to date by
-  ``append_batch`` from the rows it actually inserted; ``drop_reason`` is ``''`` for none.
-  Reach is not additive, so exact reach always reads ``events``.
+* ``events_hourly``: counts and money sums per hour on the campaign side (campaign,
+  creative, advertiser, objective, format, size, type, validity, drop reason,
+  attribution), kept up to date by ``append_batch`` from the rows it actually inserted;
+  ``drop_reason`` and ``attribution`` are ``''`` for none. Site, placement, publisher,
+  country, device and genre reports read ``events``; so does exact reach, which is not
+  additive.
 """
 
 from __future__ import annotations
