@@ -11,11 +11,14 @@ that block then adopts the prepared set with one reference assignment.
 
 A prepared slate is what a request in its block would build, with one difference: the CTR
 a CPC candidate is ranked with comes from the creative stats as they were when it was
-built, a few seconds before the block, not at the block's first request.
+built, a few seconds before the block (10 s with the builder's default lead), not at the
+block's first request.
 
-Thread-safety: a published :class:`SlateSet` is never changed by the builder, and requests
-only add to it; every swap is one reference assignment. Two requests that race on the
-same miss build the same slate twice. Prebuilds are serialised by a lock.
+Thread-safety: requests only add to a :class:`SlateSet`, and the builder changes none that
+is current or prepared; every swap is one reference assignment. :meth:`SlateCache.release`
+empties only sets that no request can adopt again (a request still holding one finds its
+slates gone and builds them). Two requests that race on the same miss build the same
+slate twice. Prebuilds are serialised by a lock.
 """
 
 from __future__ import annotations
