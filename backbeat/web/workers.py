@@ -165,6 +165,7 @@ def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket
 
 
 def _worker_main(config: uvicorn.Config) -> None:  # pragma: no cover - runs in a child
+    config.configure_logging()  # a spawned child starts with Python's default logging
     sock = listening_socket(config.host, config.port, config.backlog)
     uvicorn.Server(config).run(sockets=[sock])
 
