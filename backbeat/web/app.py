@@ -33,6 +33,9 @@ async def _health(request: Request) -> Response:
             "status": "ok",
             "version": __version__,
             "pid": os.getpid(),  # which serving process answered (several workers)
+            # "worker": one of several; its events_* count what it spooled for the ingest
+            # process, which stores them (events_written stays 0 here)
+            "role": "worker" if rt.worker else "single",
             "catalog_version": rt.catalog.version(),
             "index_version": rt.holder.current().version,
             "events_queued": stats.queued,

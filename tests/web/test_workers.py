@@ -36,7 +36,9 @@ def child_pids(server: LiveServer) -> set[int]:
 
 def served_by(client: httpx.Client) -> int:
     """Which worker answered (each process reports its own pid in /healthz)."""
-    return int(client.get("/healthz").json()["pid"])
+    health = client.get("/healthz").json()
+    assert health["role"] == "worker"
+    return int(health["pid"])
 
 
 @pytest.mark.slow
