@@ -95,3 +95,23 @@ def test_stripes_must_be_a_power_of_two() -> None:
     with pytest.raises(ValueError, match="power of two"):
         MemoryCounters(stripes=12)
     assert MemoryCounters(stripes=1).claim("k", 1) is True
+
+
+def test_series_are_invisible_to_the_garbage_collector() -> None:
+    """A busy server holds millions of series; a full collection must not walk them."""
+    import gc
+
+    counters = MemoryCounters()
+    for i in range(2_000):
+        counters.record_exposure(f"h{i:021d}", i % 7, 1_700_000_000.0 + i, 3600)
+        counters.add_member("viewed:7", f"h{i:021d}", 1_700_000_000.0 + i, 86_400)
+    # out of order and repeated stamps too
+    counters.record_exposure("h0", 1, 1_700_000_000.0, 3600)
+    counters.record_exposure("h0", 1, 1_699_999_990.0, 3600)
+    gc.collect()  # the collector untracks tuples that hold only untracked values
+    entries = [
+        (key, value) for stripe in counters._stripes for key, value in stripe.series.items()
+    ]
+    assert len(entries) == 4_001
+    assert not any(gc.is_tracked(k) or gc.is_tracked(v) for k, v in entries)
+    assert counters.exposures("h0", [1], 1_700_000_000.0, 3600) == {1: 2}
