@@ -126,7 +126,10 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     settings = ensure_secret(settings)
     authkey = derive_authkey(settings.secret())
     store = RemoteEventStore(settings.ingest_socket, authkey)
-    writer = SpoolSink(decisions_dir(settings), EVENT_CODEC, seal_ms=settings.handoff_seal_ms)
+    # Decisions are not acknowledged to anyone: their spool does not fsync (beacons' does).
+    writer = SpoolSink(
+        decisions_dir(settings), EVENT_CODEC, seal_ms=settings.handoff_seal_ms, durable=False
+    )
     hit_sink = SpoolSink(hits_dir(settings), HitCodec(), seal_ms=settings.handoff_seal_ms)
     rt = open_runtime(settings, store=store, writer=writer)
     rt.hit_sink = hit_sink

@@ -46,7 +46,10 @@ DEFAULT_SEAL_MS = 100
 
 
 class SpoolSink(Generic[T]):
-    """Durable, acknowledged hand-off of items to the ingest process (one per worker)."""
+    """Durable, acknowledged hand-off of items to the ingest process (one per worker).
+
+    `durable=False` is for items nobody waits for (ad decisions): appends skip the
+    fdatasync, which leaves the disk to the beacons' group commits."""
 
     def __init__(
         self,
@@ -55,12 +58,14 @@ class SpoolSink(Generic[T]):
         *,
         seal_ms: int = DEFAULT_SEAL_MS,
         prefix: str = "w",
+        durable: bool = True,
     ) -> None:
         if seal_ms < 1:
             raise ValueError("seal_ms must be at least 1")
         self.seal_ms = seal_ms
-        self.spool: Spool[T] = Spool(root / producer_name(prefix), codec=codec,
-                                     seal_after_ms=seal_ms)
+        self.spool: Spool[T] = Spool(
+            root / producer_name(prefix), codec=codec, seal_after_ms=seal_ms, durable=durable
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

@@ -140,6 +140,7 @@ class Spool(Generic[T]):
         *,
         segment_bytes: int = ...,
         seal_after_ms: int | None = ...,
+        durable: bool = ...,
     ) -> None: ...
 
     @overload
@@ -150,6 +151,7 @@ class Spool(Generic[T]):
         segment_bytes: int = ...,
         codec: Codec[T],
         seal_after_ms: int | None = ...,
+        durable: bool = ...,
     ) -> None: ...
 
     def __init__(
@@ -159,6 +161,7 @@ class Spool(Generic[T]):
         segment_bytes: int = DEFAULT_SEGMENT_BYTES,
         codec: Codec[Any] = EVENT_CODEC,
         seal_after_ms: int | None = None,
+        durable: bool = True,
     ) -> None:
         if segment_bytes <= len(MAGIC):
             raise ValueError("segment_bytes is too small")
@@ -168,6 +171,10 @@ class Spool(Generic[T]):
         self.segment_bytes = segment_bytes
         self.codec: Codec[T] = codec
         self.seal_after_ms = seal_after_ms
+        # durable=False: records nobody waits for (ad decisions). Appends skip fdatasync, so
+        # a machine crash may lose the last of them (a process crash loses nothing: the
+        # page cache survives it); everything else works the same.
+        self.durable = durable
         lock_fd = lock_directory(self.directory, make_dir=True)
         if lock_fd is None:
             raise SpoolLocked(f"spool {self.directory} is in use by another process")
@@ -233,7 +240,7 @@ class Spool(Generic[T]):
             assert fd is not None
             self._cond.release()
             try:
-                error = self._write(fd, start, data)
+                error = self._write(fd, start, data, self.durable)
             finally:
                 self._cond.acquire()
         except Exception as exc:  # any failure must still wake the group, never strand it
@@ -259,14 +266,15 @@ class Spool(Generic[T]):
         return ms is not None and self._has_records() and now - self._active_since >= ms / 1000
 
     @staticmethod
-    def _write(fd: int, start: int, data: bytes) -> OSError | None:
+    def _write(fd: int, start: int, data: bytes, sync: bool = True) -> OSError | None:
         try:
             view = memoryview(data)
             offset = start
             while view:
                 n = os.pwrite(fd, view, offset)
                 view, offset = view[n:], offset + n
-            os.fdatasync(fd)
+            if sync:
+                os.fdatasync(fd)
         except OSError as exc:
             try:  # drop a partial group so a later group does not follow garbage
                 os.ftruncate(fd, start)
@@ -289,8 +297,9 @@ class Spool(Generic[T]):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, MAGIC)
-            os.fdatasync(fd)
-            fsync_dir(self.directory)
+            if self.durable:
+                os.fdatasync(fd)
+                fsync_dir(self.directory)
         except OSError:
             os.close(fd)
             path.unlink(missing_ok=True)

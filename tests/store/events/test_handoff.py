@@ -98,3 +98,32 @@ def test_rows_that_do_not_fit_take_the_validating_path() -> None:
     assert rows_to_arrow(rows[:1]).num_rows == 0
     with pytest.raises(ValueError):
         RowCodec().decode(b'{"not": "rows"}')
+
+
+def test_a_sink_for_unacknowledged_items_skips_fdatasync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    calls: list[int] = []
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counting)
+    quiet = SpoolSink(tmp_path / "decisions", EVENT_CODEC, durable=False)
+    quiet.submit([make_event(id="d1")])
+    quiet.submit([make_event(id="d2")])
+    assert calls == []
+    loud = SpoolSink(tmp_path / "hits", EVENT_CODEC)
+    loud.submit([make_event(id="h1")])
+    assert calls  # an acknowledged append is on disk before submit returns
+    quiet.close()
+    loud.close()
+    reader = SpoolReader(tmp_path / "decisions", empty_grace_s=0)
+    try:
+        assert drain(reader) == ["d1", "d2"]  # the page cache has them: nothing is lost
+    finally:
+        reader.close()
