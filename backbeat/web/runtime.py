@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Protocol
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
@@ -100,9 +101,10 @@ class Runtime:
     def secret(self) -> bytes:
         return self.settings.secret()
 
-    @property
+    @cached_property
     def counting(self) -> Counting:
-        """What :func:`~backbeat.tracking.hits.count_hit` needs, from this runtime."""
+        """What :func:`~backbeat.tracking.hits.count_hit` needs, from this runtime (built
+        once: the beacon route asks for it on every request)."""
         return Counting(
             counters=self.counters,
             settings=self.settings,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from backbeat.domain.campaign import Campaign
 from backbeat.domain.creative import Creative
 from backbeat.domain.events import Event, EventType
 from backbeat.store.events.spool import SpoolUnavailable
@@ -38,10 +37,6 @@ class Tracked:
     visitor: Visitor
     outcome: Outcome | None  # None: the ingest process counts it (several workers)
     event: Event | None
-
-
-def campaign_of(rt: Runtime, campaign_id: int) -> Campaign | None:
-    return rt.campaign(campaign_id)
 
 
 def creative_of(rt: Runtime, campaign_id: int, creative_id: int) -> Creative | None:
@@ -138,7 +133,7 @@ async def click(request: Request) -> Response:
         return HTMLResponse(_EXPIRED_PAGE, status_code=result.status_code)
     p = result.payload
     creative = creative_of(rt, p.campaign_id, p.creative_id)
-    campaign = campaign_of(rt, p.campaign_id)
+    campaign = rt.campaign(p.campaign_id)
     if creative is None or campaign is None:  # deleted since the ad was served
         return HTMLResponse(_EXPIRED_PAGE, status_code=410)
     target = landing_url(
