@@ -5,10 +5,11 @@
 With several serving workers (`backbeat serve --workers N`) every beacon is counted, and
 every decision stored, by one ingest process. This measures that process's work alone,
 without HTTP: two producer spools (as two workers would write them) are filled with
-first-impression hits for distinct decisions (real signed links, real User-Agents) and with
-decision events, then one :class:`~backbeat.tracking.consumer.HitConsumer` counts and stores
-them into a DuckDB file, in rounds as the live loop does. Prints CPU time per item (all
-threads), and the producers' cost per item for comparison (the workers' spool appends).
+first-impression hits for distinct decisions (real signed links; the workers' bot
+verdicts on real User-Agents) and with decision events, then one
+:class:`~backbeat.tracking.consumer.HitConsumer` counts and stores them into a DuckDB
+file, in rounds as the live loop does. Prints CPU time per item (all threads), and the
+producers' cost per item for comparison (the workers' spool appends).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from backbeat.tracking.effects import Effects, RecordingCounters
 from backbeat.tracking.hits import Counting, Hit, HitCodec
 from backbeat.tracking.ids import new_id
 from backbeat.tracking.signing import TrackingPayload, sign
+from backbeat.tracking.useragent import is_bot
 
 SECRET = b"bench-secret-0123456789-abcdefghijkl"
 UA = (
@@ -66,7 +68,7 @@ def make_hits(n: int, now: float, rng: random.Random) -> list[Hit]:
             freq_window_s=86_400,
         )
         hits.append(Hit(new_id(), now + i / 10_000, EventType.IMPRESSION, sign(payload, SECRET),
-                        "POST", UA.format(i % 5000), "", None, f"h{i:021d}", f"k{i:021d}"))
+                        "POST", is_bot(UA.format(i % 5000)), "", None, f"h{i:021d}", f"k{i:021d}"))
     return hits
 
 

@@ -4,9 +4,9 @@
 
 Starts Backbeat under uvicorn on a copy of the seeded catalog (the same one bench_http.py
 uses, so run that once first), warms it up with 5 s of ``GET /serve``, then samples every
-thread with ``py-spy record --threads -r 250 -f raw`` while wrk (``-t2 -c64``) sends either
-decisions or first-impression beacons (links collected from ``/serve`` first, as in
-bench_http.py). Prints throughput, server CPU time per request, and the share of samples
+thread with ``py-spy record --nonblocking --threads -r 250 -f raw`` while wrk (``-t2 -c64``)
+sends either decisions or first-impression beacons (links collected from ``/serve`` first,
+as in bench_http.py). Prints throughput, server CPU time per request, and the share of samples
 in which each function is on the stack (inclusive; a function counts once per sample).
 Needs py-spy in the venv (it attaches with ptrace) and wrk on PATH.
 """
@@ -71,6 +71,7 @@ def main() -> None:
         default=1,
         help="profile `backbeat serve --workers N` (every process: workers and ingest)",
     )
+    ap.add_argument("--raw", type=Path, help="keep py-spy's raw stacks in this file")
     ap.add_argument(
         "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
     )
@@ -98,7 +99,8 @@ def main() -> None:
             tsv.write_text("".join(f"{p}\t{ua}\n" for p, ua in links))
             script, script_args = "beacons.lua", [str(tsv), "2"]
         raw = work / "raw.txt"
-        spy_cmd = [str(PY_SPY), "record", "--threads", "-r", "250", "-d", str(args.duration)]
+        spy_cmd = [str(PY_SPY), "record", "--nonblocking", "--threads", "-r", "250"]
+        spy_cmd += ["-d", str(args.duration)]
         spy_cmd += ["-f", "raw", "-o", str(raw), "--pid", str(srv.process.pid)]
         if args.workers > 1:
             spy_cmd.append("--subprocesses")
@@ -131,6 +133,8 @@ def main() -> None:
     if args.no_spy:
         shutil.rmtree(work, ignore_errors=True)
         return
+    if args.raw is not None:
+        shutil.copyfile(raw, args.raw)
     counts, total = inclusive_shares(raw.read_text())
     for name, n in counts.most_common(args.top):
         print(f"{n / total * 100:5.1f}%  {name}")

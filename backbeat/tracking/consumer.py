@@ -51,7 +51,7 @@ class ConsumerStats:
     hits: int = 0  # hits counted
     stored: int = 0  # rows handed to the store (counted hits + decision events)
     flushes: int = 0
-    refused: int = 0  # hits whose link no longer verified (a changed secret)
+    refused: int = 0  # hits whose token did not unpack (a damaged spool record)
     failures: int = 0  # store appends that failed (retried)
 
 
@@ -140,7 +140,7 @@ class HitConsumer:
         for hit in hits:
             try:
                 result = count_hit(hit, self.counting)
-            except TokenRejected as exc:  # verified by the worker; only a new secret does this
+            except TokenRejected as exc:  # verified by the worker: only a damaged record does this
                 self.stats.refused += 1
                 if self.rejections is not None:
                     self.rejections.add(exc.reason)

@@ -8,10 +8,12 @@ worker's spool) and answers; the ingest process counts every worker's hits in on
 where the claims, rate windows and budgets that decide validity live. The answer to a
 beacon never depends on the verdict, so nothing the browser sees changes.
 
-A hit carries the verified token rather than its decoded payload: the consumer decodes it
-again (against the hit's own time, so a link that was live when it arrived stays live),
-which keeps the record small and the payload format in one place. No raw IP: the visitor
-id and the abuse key are already hashed.
+A hit carries the verified token rather than its decoded payload: the consumer unpacks it
+again without a second MAC or expiry check (:func:`~backbeat.tracking.signing.unpack_verified`:
+the worker verified it at the hit's time, and the spool is the server's own), which keeps
+the record small and the payload format in one place. No raw IP and no User-Agent: the
+visitor id and the abuse key are already hashed, and the worker classifies the UA (its
+cache is warm from serving the same browsers) so the hit carries only the bot verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.protocol import Counters
 from backbeat.tracking.attribution import TouchLog
 from backbeat.tracking.pipeline import EventContext, Outcome, evaluate
-from backbeat.tracking.signing import TrackingPayload, verify
+from backbeat.tracking.signing import TrackingPayload, unpack_verified
+from backbeat.tracking.useragent import is_bot
 from backbeat.tracking.visitor import Visitor
 
 _KINDS = {k.value: k for k in EventType}
@@ -45,7 +48,7 @@ class Hit:
     kind: EventType  # the route: impression, viewable or click
     token: str  # the verified tracking token
     method: str
-    user_agent: str
+    bot: bool  # the User-Agent's verdict (useragent.is_bot), taken by the route
     purpose: str  # lower-cased prefetch headers (see EventContext)
     page_host: str | None
     visitor_id: str
@@ -57,21 +60,24 @@ class Hit:
             visitor=Visitor(self.visitor_id, self.visitor_key),
             now=self.at,
             method=self.method,
-            user_agent=self.user_agent,
+            bot=self.bot,
             purpose=self.purpose,
             page_host=self.page_host,
         )
 
 
 class HitCodec:
-    """Spool codec for hits: an orjson array of field arrays (positional, no keys)."""
+    """Spool codec for hits: an orjson array of field arrays (positional, no keys).
+
+    Hits spooled by an older version carry the User-Agent where the bot verdict now is;
+    they are classified on decoding, so a spool left by an upgrade still counts."""
 
     @staticmethod
     def encode(hits: Sequence[Hit]) -> bytes:
         return orjson.dumps(
             [
                 [
-                    h.id, h.at, h.kind.value, h.token, h.method, h.user_agent,
+                    h.id, h.at, h.kind.value, h.token, h.method, h.bot,
                     h.purpose, h.page_host, h.visitor_id, h.visitor_key,
                 ]
                 for h in hits
@@ -83,6 +89,8 @@ class HitCodec:
         out = []
         for row in orjson.loads(payload):
             row[2] = _KINDS[row[2]]
+            if row[5].__class__ is str:  # an older spool's User-Agent
+                row[5] = is_bot(row[5])
             out.append(Hit(*row))
         return out
 
@@ -166,10 +174,10 @@ def count_hit(
     impression or click, and build its event.
 
     `payload` is the already-verified token (the route has it); without it the token is
-    verified again at the hit's time. `now` is the event's time (default: the hit's).
-    Raises TokenRejected for a link that does not verify or is of another kind (the route
-    refuses those before they become hits)."""
-    p = payload if payload is not None else verify(hit.token, counting.secret, hit.at)
+    unpacked, trusting the route's verification. `now` is the event's time (default: the
+    hit's). Raises TokenRejected for a token that does not unpack or is of another kind
+    (the route refuses those before they become hits)."""
+    p = payload if payload is not None else unpack_verified(hit.token)
     outcome = evaluate(
         hit.kind, hit.context(p), counting.counters, counting.settings, touches=counting.touches
     )

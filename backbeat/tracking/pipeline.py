@@ -69,6 +69,7 @@ class EventContext:
     now: float  # epoch seconds
     method: str = "GET"
     user_agent: str = ""
+    bot: bool | None = None  # the UA's verdict when already taken (a hit); else classified
     purpose: str = ""  # lower-cased Sec-Purpose / Purpose / X-Purpose / X-Moz values
     page_host: str | None = None  # host of the page the ad was on, when known
 
@@ -151,7 +152,8 @@ def check_prefetch(ctx: EventContext, counters: Counters, settings: Settings) ->
 
 def check_bot(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:
     """Known crawlers, non-browser clients, headless browsers and missing UAs."""
-    return DropReason.BOT if is_bot(ctx.user_agent) else None
+    bot = ctx.bot if ctx.bot is not None else is_bot(ctx.user_agent)
+    return DropReason.BOT if bot else None
 
 
 def check_domain(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:

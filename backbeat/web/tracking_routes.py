@@ -24,6 +24,7 @@ from backbeat.tracking.hits import Hit, count_hit
 from backbeat.tracking.landing import click_id, landing_url
 from backbeat.tracking.pipeline import EventContext, Outcome
 from backbeat.tracking.signing import TrackingPayload
+from backbeat.tracking.useragent import is_bot
 from backbeat.tracking.visitor import Visitor, identify
 from backbeat.web.runtime import Runtime
 from backbeat.web.serving_routes import client_ip, error_response
@@ -82,7 +83,7 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
         page_url=query_param(request.scope["query_string"], "u"),
     )
     hit = Hit(
-        rt.new_id(), ts, kind, request.path_params["token"], ctx.method, ctx.user_agent,
+        rt.new_id(), ts, kind, request.path_params["token"], ctx.method, is_bot(ctx.user_agent),
         ctx.purpose, ctx.page_host, visitor.id, visitor.key,
     )
     try:

@@ -230,3 +230,12 @@ def test_sign_links_names_bad_fields_and_prices() -> None:
     with pytest.raises(ValidationFailed) as err:
         signing.sign_links(make_payload(), b"short", 0, 0)
     assert err.value.fields[0].field == "secret"
+
+
+def test_unpack_verified_reads_what_verify_accepted_and_refuses_garbage() -> None:
+    payload = make_payload(genre="hip-hop \u00e9")
+    token = sign(payload, SECRET)
+    assert signing.unpack_verified(token) == verify(token, SECRET, NOW) == payload
+    for bad in ("", "!!!!", token[:30], base64.urlsafe_b64encode(b"\x09" * 60).decode()):
+        with pytest.raises(MalformedToken):
+            signing.unpack_verified(bad)
