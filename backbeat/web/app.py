@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -51,8 +52,7 @@ def routes() -> list[Route | Mount]:
         Route("/serve", serving_routes.serve),
         Route("/frame/{placement_id}", serving_routes.frame),
         Route("/decide", serving_routes.decide_s2s, methods=["POST"]),
-        Route("/i/{token}", tracking_routes.impression, methods=["GET", "POST", "HEAD"]),
-        Route("/v/{token}", tracking_routes.viewable, methods=["GET", "POST", "HEAD"]),
+        # /i/{token} and /v/{token}: tracking_routes.BeaconRoutes, in front of the router
         Route("/c/{token}", tracking_routes.click, methods=["GET", "HEAD"]),
         Route("/conv", conversion_routes.conversion, methods=["GET", "POST"]),
     ]
@@ -112,6 +112,7 @@ def create_app(
             Mount("/static", app=StaticFiles(packages=[("backbeat.web", "static")])),
             Mount("/uploads", app=StaticFiles(directory=settings.uploads_dir, check_dir=False)),
         ],
+        middleware=[Middleware(tracking_routes.BeaconRoutes)],
         lifespan=lifespan,
     )
     app.state.runtime = rt

@@ -1,5 +1,8 @@
 """Tracking beacons: impression `/i/{token}`, viewable `/v/{token}`, click `/c/{token}`.
 
+The two beacons are served by :class:`BeaconRoutes`, plain ASGI in front of the router;
+the click is a route (it answers with a redirect built from the catalog).
+
 A link with a bad, malformed or expired signature is refused outright (403/410) and only
 counted in the rejection tally. Every authentic event goes through the counting pipeline;
 valid and invalid events are both stored (invalid ones flagged with their DropReason), and
@@ -13,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backbeat.domain.creative import Creative
 from backbeat.domain.events import Event, EventType
@@ -99,26 +103,65 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
     return Tracked(payload, visitor, counted.outcome, counted.event)
 
 
-def _no_content() -> Response:
-    return Response(status_code=204, headers=_BEACON_HEADERS)
+_NO_CONTENT_START = {
+    "type": "http.response.start",
+    "status": 204,
+    "headers": [(k.lower().encode(), v.encode()) for k, v in _BEACON_HEADERS.items()],
+}
+_EMPTY_BODY = {"type": "http.response.body", "body": b""}
 
 
 async def impression(request: Request) -> Response:
+    """The impression beacon for in-process callers (the simulator); HTTP requests reach
+    the same :func:`track` through :class:`BeaconRoutes`."""
     result = await track(request, EventType.IMPRESSION)
-    return (
-        result
-        if isinstance(result, Response)
-        else Response(status_code=204, headers=_BEACON_HEADERS)
-    )
+    return result if isinstance(result, Response) else Response(204, headers=_BEACON_HEADERS)
 
 
 async def viewable(request: Request) -> Response:
+    """The viewable beacon for in-process callers, as :func:`impression`."""
     result = await track(request, EventType.VIEWABLE)
-    return (
-        result
-        if isinstance(result, Response)
-        else Response(status_code=204, headers=_BEACON_HEADERS)
-    )
+    return result if isinstance(result, Response) else Response(204, headers=_BEACON_HEADERS)
+
+
+_BEACON_KINDS = {"/i/": EventType.IMPRESSION, "/v/": EventType.VIEWABLE}
+_BEACON_METHODS = frozenset({"GET", "POST", "HEAD"})
+_NOT_ALLOWED = PlainTextResponse("Method Not Allowed", 405, {"Allow": "GET, POST, HEAD"})
+
+
+class BeaconRoutes:
+    """The impression and viewable beacons, ``/i/{token}`` and ``/v/{token}``, as plain
+    ASGI in front of the router.
+
+    They are the busiest requests a network gets (every ad shown sends one or two) and
+    their answer is an empty 204, so they skip the router's route scan, the exception
+    middleware's wrappers and a Response object per request; everything else (clicks
+    included) goes on to the app. A path they take is what a route ``/i/{token}`` would
+    match (one non-empty segment); a method other than GET, POST or HEAD is answered 405.
+    Installed as the app's middleware, so Starlette's server-error middleware still turns
+    a crash into a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            kind = _BEACON_KINDS.get(path[:3])
+            token = path[3:]
+            if kind is not None and token and "/" not in token:
+                if scope["method"] not in _BEACON_METHODS:
+                    await _NOT_ALLOWED(scope, receive, send)
+                    return
+                scope["path_params"] = {"token": token}
+                result = await track(Request(scope, receive), kind)
+                if isinstance(result, Response):
+                    await result(scope, receive, send)
+                else:
+                    await send(_NO_CONTENT_START)
+                    await send(_EMPTY_BODY)
+                return
+        await self.app(scope, receive, send)
 
 
 _EXPIRED_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
