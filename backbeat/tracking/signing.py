@@ -96,9 +96,11 @@ _FLAG_GENRE_MATCH = 1
 _FLAG_VISITOR = 2
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, for the same reason as Event: one is built per decision and per beacon.
+@dataclass(slots=True)
 class TrackingPayload:
-    """What a signed link vouches for: one served ad, and the dimensions of its event row."""
+    """What a signed link vouches for: one served ad, and the dimensions of its event row.
+    A value: never change one after it is built."""
 
     kind: EventType  # impression, viewable or click: each link is good for one kind only
     decision_id: str  # a UUID (v7 from the decision engine)

@@ -111,17 +111,21 @@ _NO_CONTENT_START = {
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
 
 
+def _no_content() -> Response:
+    return Response(status_code=204, headers=_BEACON_HEADERS)
+
+
 async def impression(request: Request) -> Response:
     """The impression beacon for in-process callers (the simulator); HTTP requests reach
     the same :func:`track` through :class:`BeaconRoutes`."""
     result = await track(request, EventType.IMPRESSION)
-    return result if isinstance(result, Response) else Response(204, headers=_BEACON_HEADERS)
+    return result if isinstance(result, Response) else _no_content()
 
 
 async def viewable(request: Request) -> Response:
     """The viewable beacon for in-process callers, as :func:`impression`."""
     result = await track(request, EventType.VIEWABLE)
-    return result if isinstance(result, Response) else Response(204, headers=_BEACON_HEADERS)
+    return result if isinstance(result, Response) else _no_content()
 
 
 _BEACON_KINDS = {"/i/": EventType.IMPRESSION, "/v/": EventType.VIEWABLE}
