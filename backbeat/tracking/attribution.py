@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -121,11 +121,18 @@ def attribute_conversion(
     return attribute(at, touches, click_days=click_days, view_days=view_days)
 
 
-@dataclass(slots=True)
-class _Entry:
-    clicks: list[Touch] = field(default_factory=list)
-    impressions: list[Touch] = field(default_factory=list)
-    newest: float = 0.0
+# A touch as the log keeps it: (at, decision_id, campaign_id, creative_id).
+_Raw = tuple[float, str, int, int]
+# Per (advertiser, visitor): (newest touch's time, clicks, impressions), each newest first.
+_Pair = tuple[float, tuple[_Raw, ...], tuple[_Raw, ...]]
+_EMPTY_PAIR: _Pair = (0.0, (), ())
+
+
+def _push(items: tuple[_Raw, ...], raw: _Raw) -> tuple[_Raw, ...]:
+    """`items` with `raw` added, newest first, at most KEEP_PER_KIND of them."""
+    if not items or raw[0] >= items[0][0]:  # the usual case: touches arrive in order
+        return (raw, *items[: KEEP_PER_KIND - 1])
+    return tuple(sorted((raw, *items), key=lambda r: r[0], reverse=True)[:KEEP_PER_KIND])
 
 
 class MemoryTouchLog:
@@ -134,12 +141,16 @@ class MemoryTouchLog:
     Bounded two ways: at most `max_pairs` pairs are kept, the least recently recorded
     evicted first; and pairs whose newest touch is older than `retention_s` before the
     newest touch recorded anywhere (so no clock is read) are dropped from the cold end.
-    Keep `retention_s` at least the longest attribution window."""
+    Keep `retention_s` at least the longest attribution window.
+
+    Each pair is kept as nested tuples of plain values, not objects: the garbage collector
+    stops tracking such tuples, so a log of a million pairs adds nothing to the time of
+    a full collection (an object per touch made every collection walk them all)."""
 
     def __init__(self, *, retention_s: int = 90 * DAY_S, max_pairs: int = 1_000_000) -> None:
         self._retention = retention_s
         self._max_pairs = max_pairs
-        self._pairs: OrderedDict[tuple[int, str], _Entry] = OrderedDict()
+        self._pairs: OrderedDict[tuple[int, str], _Pair] = OrderedDict()
         self._lock = threading.Lock()
         self._high_water = 0.0
 
@@ -147,18 +158,17 @@ class MemoryTouchLog:
         if visitor == ANONYMOUS or not visitor:
             return
         key = (advertiser_id, visitor)
+        raw = (touch.at, touch.decision_id, touch.campaign_id, touch.creative_id)
         with self._lock:
             self._high_water = max(self._high_water, touch.at)
-            entry = self._pairs.get(key)
-            if entry is None:
-                entry = self._pairs[key] = _Entry()
+            # popped and re-inserted: the pair moves to the recent end
+            newest, clicks, impressions = self._pairs.pop(key, _EMPTY_PAIR)
+            newest = max(newest, touch.at)
+            if kind is TouchKind.CLICK:
+                clicks = _push(clicks, raw)
             else:
-                self._pairs.move_to_end(key)
-            items = entry.clicks if kind is TouchKind.CLICK else entry.impressions
-            items.append(touch)
-            items.sort(key=lambda t: t.at, reverse=True)
-            del items[KEEP_PER_KIND:]
-            entry.newest = max(entry.newest, touch.at)
+                impressions = _push(impressions, raw)
+            self._pairs[key] = (newest, clicks, impressions)
             self._evict()
 
     def _evict(self) -> None:
@@ -167,17 +177,17 @@ class MemoryTouchLog:
         # The least recently touched pairs sit at the front; drop those past retention.
         cutoff = self._high_water - self._retention
         while self._pairs:
-            key, entry = next(iter(self._pairs.items()))
-            if entry.newest >= cutoff:
+            key, pair = next(iter(self._pairs.items()))
+            if pair[0] >= cutoff:
                 break
             del self._pairs[key]
 
     def recent(self, advertiser_id: int, visitor: str) -> Touches:
         with self._lock:
-            entry = self._pairs.get((advertiser_id, visitor))
-            if entry is None:
-                return Touches()
-            return Touches(tuple(entry.clicks), tuple(entry.impressions))
+            pair = self._pairs.get((advertiser_id, visitor))
+        if pair is None:
+            return Touches()
+        return Touches(tuple(Touch(*r) for r in pair[1]), tuple(Touch(*r) for r in pair[2]))
 
     def __len__(self) -> int:
         return len(self._pairs)

@@ -137,3 +137,29 @@ def test_anonymous_visitors_are_never_logged_or_attributed() -> None:
     assert len(log) == 0
     c = attribute_conversion(log, 7, ANONYMOUS, T, click_days=CLICK_DAYS, view_days=VIEW_DAYS)
     assert c.attribution is Attribution.UNATTRIBUTED
+
+
+def test_out_of_order_touches_are_kept_newest_first() -> None:
+    log = MemoryTouchLog()
+    for at in (T, T - 50, T + 10, T - 5, T + 10):
+        log.record(7, "hV", TouchKind.IMPRESSION, touch(at))
+    assert [t.at for t in log.recent(7, "hV").impressions] == [T + 10, T + 10, T, T - 5, T - 50]
+    assert log.recent(7, "hV").clicks == ()
+
+
+def test_the_log_is_invisible_to_the_garbage_collector() -> None:
+    """The ingest process keeps up to a million pairs; a full collection must not walk them."""
+    import gc
+
+    log = MemoryTouchLog()
+    for i in range(2_000):
+        log.record(i % 50, f"h{i:021d}", TouchKind.IMPRESSION, touch(T + i, campaign=i))
+        log.record(i % 50, f"h{i:021d}", TouchKind.CLICK, touch(T + i + 1))
+    # The collector untracks a tuple once everything in it is untracked: nested tuples
+    # take a pass or two more. (A busy server collects young objects all the time.)
+    for _ in range(4):
+        gc.collect()
+    pairs = list(log._pairs.items())
+    assert len(pairs) == 2_000
+    assert not any(gc.is_tracked(k) or gc.is_tracked(v) for k, v in pairs)
+    assert log.recent(3, f"h{3:021d}").impressions[0].campaign_id == 3
