@@ -91,12 +91,22 @@ def segment_name(seq: int) -> str:
 
 def segment_numbers(directory: Path) -> list[int]:
     """Sequence numbers of the segment files in `directory`, oldest first."""
-    out = []
-    for p in directory.glob("seg-*.log"):
-        digits = p.stem[4:]
-        if len(digits) == 16 and digits.isdigit():
-            out.append(int(digits))
-    return sorted(out)
+    try:
+        names = os.listdir(directory)  # polled often by the reader: no Path per entry
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(int(n[4:20]) for n in names if _is_segment_name(n))
+
+
+def _is_segment_name(name: str) -> bool:
+    digits = name[4:20]
+    return (
+        len(name) == 24
+        and name.startswith("seg-")
+        and name.endswith(".log")
+        and digits.isascii()
+        and digits.isdigit()
+    )
 
 
 def fsync_dir(path: Path) -> None:
