@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from starlette.datastructures import Headers
 
 
+class PickedHeaders(dict[str, str]):
+    """Some of a request's headers, keyed by lower-case name (see :func:`pick_headers`)."""
+
+
+def pick_headers(raw: Iterable[tuple[bytes, bytes]], names: frozenset[bytes]) -> PickedHeaders:
+    """The headers in `names` (lower-case) from an ASGI scope's raw header list, in one
+    pass; a repeated header keeps its first value, as Starlette's ``Headers.get`` does.
+    ASGI servers give header names in lower case, so no name is lower-cased here."""
+    out = PickedHeaders()
+    for key, value in raw:
+        if key in names:
+            name = key.decode("latin-1")
+            if name not in out:
+                out[name] = value.decode("latin-1")
+    return out
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """The value of header `name`, matched case-insensitively; None when absent.
 
-    Starlette's `Headers` is already case-insensitive; a plain dict (tests, other servers)
-    may use any case, so fall back to a scan."""
-    if isinstance(headers, Headers):  # the hot path: one case-insensitive lookup
+    Starlette's `Headers` is already case-insensitive and :class:`PickedHeaders` is keyed
+    in lower case; a plain dict (tests, other servers) may use any case, so fall back to a
+    scan."""
+    if isinstance(headers, Headers):  # one case-insensitive lookup
         return headers.get(name)
+    if isinstance(headers, PickedHeaders):  # the beacons' hot path
+        return headers.get(name.lower())
     value = headers.get(name)
     if value is None:
         value = headers.get(name.lower())

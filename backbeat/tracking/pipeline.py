@@ -49,7 +49,7 @@ RATE_WINDOW_S = 60
 AUDIENCE_TTL_S = MAX_LOOKBACK_DAYS * 86_400
 _CLAIM_SLACK_S = 60
 _PREFETCH_WORDS = ("prefetch", "prerender", "preview")
-_PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
 _TRACKED = frozenset({EventType.IMPRESSION, EventType.VIEWABLE, EventType.CLICK})
 
 
@@ -87,7 +87,7 @@ class EventContext:
         """From a request: `page_url` is the page the ad tag reported; without it the
         Referer header is used."""
         purpose = " ".join(
-            v.lower() for name in _PURPOSE_HEADERS if (v := header(headers, name)) is not None
+            v.lower() for name in PURPOSE_HEADERS if (v := header(headers, name)) is not None
         )
         host = url_host(page_url) if page_url else url_host(header(headers, "Referer"))
         return cls(

@@ -15,24 +15,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backbeat.config import VisitorMode
 from backbeat.domain.creative import Creative
 from backbeat.domain.events import Event, EventType
 from backbeat.store.events.spool import SpoolUnavailable
 from backbeat.tracking.errors import TokenRejected, WrongKind
-from backbeat.tracking.headers import query_param
+from backbeat.tracking.headers import pick_headers, query_param
 from backbeat.tracking.hits import Hit, count_hit
 from backbeat.tracking.landing import click_id, landing_url
-from backbeat.tracking.pipeline import EventContext, Outcome
+from backbeat.tracking.pipeline import PURPOSE_HEADERS, EventContext, Outcome
 from backbeat.tracking.signing import TrackingPayload
 from backbeat.tracking.useragent import is_bot
-from backbeat.tracking.visitor import Visitor, identify
+from backbeat.tracking.visitor import VISITOR_COOKIE, Visitor, identify
 from backbeat.web.runtime import Runtime
 from backbeat.web.serving_routes import client_ip, error_response
 
+# What track() reads: the visitor's, and EventContext.build's (prefetch hints, Referer, UA).
+_READ_HEADERS = frozenset(
+    {b"user-agent", b"dnt", b"sec-gpc", b"cookie", b"referer"}
+    | {name.lower().encode() for name in PURPOSE_HEADERS}
+)
 _BEACON_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
 
 
@@ -67,16 +73,20 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
         if isinstance(exc, WrongKind):
             rt.rejections.add(exc.reason)
         return error_response(exc, _BEACON_HEADERS)
-    h = request.headers
+    h = pick_headers(request.scope["headers"], _READ_HEADERS)  # one pass, not one per name
+    mode = rt.settings.visitor_mode
+    cookie = None
+    if mode is VisitorMode.COOKIE and "cookie" in h:
+        cookie = cookie_parser(h["cookie"]).get(VISITOR_COOKIE)
     visitor = identify(
         secret=rt.secret,
-        mode=rt.settings.visitor_mode,
+        mode=mode,
         now=ts,
         ip=client_ip(request),
         user_agent=h.get("user-agent", ""),
         dnt=h.get("dnt"),
         gpc=h.get("sec-gpc"),
-        cookie=request.cookies.get("bb_vid"),
+        cookie=cookie,
     )
     ctx = EventContext.build(
         method=request.method,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.datastructures import Headers
 
-from backbeat.tracking.headers import header, url_host
+from backbeat.tracking.headers import header, pick_headers, url_host
 
 
 def test_plain_dict_lookup_is_case_insensitive() -> None:
@@ -61,3 +61,19 @@ def test_query_param_reads_what_starlette_reads() -> None:
         expected = QueryParams(raw.decode("latin-1"))
         for name in ("u", "p"):
             assert query_param(raw, name) == expected.get(name), (raw, name)
+
+
+def test_picked_headers_read_as_starlette_reads_them() -> None:
+    raw = [
+        (b"host", b"ads.example"),
+        (b"user-agent", b"Mozilla/5.0 caf\xe9"),
+        (b"purpose", b"prefetch"),
+        (b"purpose", b"second"),
+        (b"x-other", b"1"),
+    ]
+    picked = pick_headers(raw, frozenset({b"user-agent", b"purpose", b"dnt"}))
+    starlette = Headers(raw=raw)
+    assert dict(picked) == {"user-agent": "Mozilla/5.0 caf\u00e9", "purpose": "prefetch"}
+    for name in ("User-Agent", "purpose", "PURPOSE", "DNT"):
+        assert header(picked, name) == starlette.get(name)
+    assert header(picked, "Host") is None  # not picked, so not read

@@ -3,6 +3,14 @@ that its answers are the ones the routes gave."""
 
 from __future__ import annotations
 
+import time
+
+from starlette.testclient import TestClient
+
+from backbeat.config import Settings, VisitorMode
+from backbeat.store.catalog import SqlCatalog
+from backbeat.web.app import create_app
+from tests.web.network import PAGE, build_network
 from tests.web.test_tracking_flow import HEADERS, Env, env
 
 __all__ = ["env"]  # the fixture, shared with the flow tests
@@ -43,3 +51,25 @@ def test_a_refusal_keeps_its_json_reason(env: Env) -> None:
     assert resp.status_code == 403
     assert resp.headers["access-control-allow-origin"] == "*"
     assert resp.json()["error"]
+
+
+def test_in_cookie_mode_a_beacon_counts_the_cookies_visitor(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    net = build_network(catalog)
+    app = create_app(settings.model_copy(update={"visitor_mode": VisitorMode.COOKIE}),
+                     catalog=catalog)
+    with TestClient(app) as client:
+        served = client.get(f"/serve?p={net.top.id}&u={PAGE}", headers=HEADERS)
+        vid = served.cookies["bb_vid"]
+        assert vid.startswith("c")
+        imp = served.json()["ads"][0]["imp"].split("/", 3)[3]
+        headers = {**HEADERS, "cookie": f"theme=dark; bb_vid={vid}"}
+        assert client.post("/" + imp, headers=headers).status_code == 204
+        rt = app.state.runtime
+        deadline = time.monotonic() + 10
+        while not rt.ingest.idle and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert rt.writer.flush(timeout=10)
+        rows = rt.store.query("SELECT visitor FROM events WHERE type = 'impression'")
+    assert rows == [(vid,)]
