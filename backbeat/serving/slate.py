@@ -19,6 +19,8 @@ filters are applied during the walk.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
+from operator import ne
 
 from backbeat.serving.entries import CampaignEntry, Candidate
 from backbeat.serving.localtime import LocalTimes
@@ -27,6 +29,18 @@ from backbeat.serving.stats import CreativeStats
 from backbeat.serving.targeting import daypart_ok
 
 _CHUNK = 256  # candidates ranked between two calls of build_slate's `pause`
+
+
+def equal_runs(values: Sequence[float]) -> list[tuple[int, int]]:
+    """The (start, end) index ranges of the runs of equal values, in order.
+
+    Built for every slate (some 800 per block at 10,000 campaigns), so the comparisons run
+    in C (map, compress) rather than in a Python loop."""
+    n = len(values)
+    if not n:
+        return []
+    cuts = list(compress(range(1, n), map(ne, values, values[1:])))
+    return list(zip([0, *cuts], [*cuts, n], strict=True))
 
 
 class Ranked:
@@ -60,17 +74,7 @@ class Slate:
         self.block = block
         self.ranked = ranked
         self.ctr = ctr
-        groups: list[tuple[int, int]] = []
-        start = 0
-        bound = 0.0
-        for i, r in enumerate(ranked):
-            if i and r.bound != bound:
-                groups.append((start, i))
-                start = i
-            bound = r.bound
-        if ranked:
-            groups.append((start, len(ranked)))
-        self.groups = groups
+        self.groups = equal_runs([r.bound for r in ranked])
         # Positions of the candidates open to every country, and of those restricted to each
         # country: built on the first for_country() call, shared by all of this slate's countries.
         self._by_country: tuple[list[int], dict[str, list[int]]] | None = None

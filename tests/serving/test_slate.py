@@ -10,7 +10,7 @@ from backbeat.domain.campaign import Campaign, Objective, Pricing
 from backbeat.serving.entries import CampaignEntry, Candidate
 from backbeat.serving.localtime import LocalTimes
 from backbeat.serving.ranking import REACH_BOOST
-from backbeat.serving.slate import Slate, build_slate, for_country
+from backbeat.serving.slate import Slate, build_slate, equal_runs, for_country
 from backbeat.serving.stats import CreativeStats
 from tests.serving.factories import NOW, USD, campaign, creative, targeting
 
@@ -199,3 +199,17 @@ def test_a_build_takes_over_what_did_not_change_from_the_previous_block() -> Non
         previous=second,
     )
     assert not any(r is p for r in rebuilt.ranked for p in second.ranked)
+
+
+@pytest.mark.parametrize(
+    ("values", "runs"),
+    [
+        ([], []),
+        ([3.0], [(0, 1)]),
+        ([3.0, 3.0, 3.0], [(0, 3)]),
+        ([5.0, 4.0, 4.0, 2.0, 2.0, 2.0, 1.0], [(0, 1), (1, 3), (3, 6), (6, 7)]),
+        ([1.0, 2.0, 1.0], [(0, 1), (1, 2), (2, 3)]),
+    ],
+)
+def test_equal_runs(values: list[float], runs: list[tuple[int, int]]) -> None:
+    assert equal_runs(values) == runs
