@@ -259,7 +259,7 @@ class Decider:
                 n = 0
                 pending = pool
             else:
-                pool = ranked[lo:hi]
+                pool = slate.members(lo, hi)
                 n = len(pool)
                 pending = []
             while True:

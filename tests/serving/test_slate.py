@@ -52,7 +52,7 @@ def test_orders_by_bound_and_groups_equal_bounds() -> None:
         (5000.0, 5000.0),
         (4000.0, 4000.0 * REACH_BOOST),
     ]
-    assert s.groups == [(0, 1), (1, 2), (2, 5)]
+    assert s.groups == ((0, 1), (1, 2), (2, 5))
     assert s.ctr == {5: pytest.approx(0.0075)}
     assert [r.ecpm for r in s.ranked][:2] == [pytest.approx(7_500_000), 7_000_000]
 
@@ -98,7 +98,7 @@ def test_for_country_keeps_order_and_regroups() -> None:
     ]
     base = slate_of(camps)
     us = for_country(base, "US")
-    assert [r.cand.id for r in us.ranked] == [2, 3] and us.groups == [(0, 2)]
+    assert [r.cand.id for r in us.ranked] == [2, 3] and us.groups == ((0, 2),)
     assert [r.cand.id for r in for_country(base, "DE").ranked] == [1, 2, 3]
     assert [r.cand.id for r in for_country(base, None).ranked] == [2]
     assert us.block == base.block and us.ctr is base.ctr
@@ -122,9 +122,36 @@ def test_for_country_matches_a_plain_filter_on_a_mixed_slate() -> None:
         assert got.ranked == want
         bounds = [r.bound for r in want]
         starts = [i for i in range(len(bounds)) if i == 0 or bounds[i] != bounds[i - 1]]
-        assert got.groups == list(zip(starts, [*starts[1:], len(bounds)], strict=True))
+        assert got.groups == tuple(zip(starts, [*starts[1:], len(bounds)], strict=True))
         assert len(got.groups) > 1
-    assert Slate(base.block, [], base.ctr).groups == []
+    assert Slate(base.block, [], base.ctr).groups == ()
+    us = for_country(base, "US")
+    assert for_country(us, "US").ranked == us.ranked  # narrowing twice changes nothing
+
+
+def test_a_country_slate_reads_like_a_list_but_holds_no_list() -> None:
+    import gc
+
+    camps = [
+        campaign(i, bid_micros=(1 + i % 3) * USD,
+                 targeting=targeting(countries=frozenset({"US"}) if i % 2 else None))
+        for i in range(1, 41)
+    ]
+    base = slate_of(camps)
+    us = for_country(base, "US")
+    as_list = list(us.ranked)
+    assert len(us.ranked) == len(as_list) == 40
+    assert us.ranked[0] is as_list[0] and us.ranked[-1] is as_list[-1]
+    assert us.members(2, 6) == as_list[2:6] and isinstance(us.members(2, 6), list)
+    assert us.ranked[1:3] == as_list[1:3] and us.ranked != as_list[1:]
+    de = for_country(base, "DE")
+    assert list(de.ranked) == [r for r in base.ranked if r.entry.countries is None]
+    # What the collector walks for a new country slate: a few references, not 40. (It
+    # untracks a tuple of untracked values when it meets one: nested ones take a few passes.)
+    for _ in range(3):
+        gc.collect()
+    assert len(gc.get_referents(us.ranked)) <= 3
+    assert not gc.is_tracked(us.groups)
 
 
 def test_a_build_with_pauses_ranks_the_same_and_yields_every_few_hundred() -> None:
