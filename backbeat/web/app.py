@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +22,7 @@ from backbeat.store.catalog.protocol import Catalog
 from backbeat.web import conversion_routes, dashboard, serving_routes, tracking_routes
 from backbeat.web.api import build_api
 from backbeat.web.dashboard.base import build_templates
-from backbeat.web.runtime import Runtime, open_runtime
+from backbeat.web.runtime import Runtime, open_runtime, settle_heap
 
 
 async def _health(request: Request) -> Response:
@@ -91,11 +90,7 @@ def create_app(
         rt.ingest.start()
         if rt.hits is not None:
             rt.hits.start()
-        # The catalog index and warm state are long-lived: take them out of the cyclic
-        # GC's scans, and collect less often (full collections paused beacons for 100s of ms).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 20, 100)
+        settle_heap()
         try:
             yield
         finally:

@@ -50,7 +50,7 @@ from backbeat.tracking.effects import Effects, RecordingCounters, apply_effects
 from backbeat.tracking.hits import Counting, Hit, HitCodec
 from backbeat.web.conversion_routes import CONVERSION_RPC, record_remote
 from backbeat.web.ingest import AsyncIngest
-from backbeat.web.runtime import Runtime, open_runtime
+from backbeat.web.runtime import Runtime, open_runtime, settle_heap
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class IngestProcess:
         )
         service.start()
         self.service = service
+        settle_heap()  # the index and warm counters, as a serving process does
         self.consumer.start()
         log.info("ingest process ready on %s", self.settings.ingest_socket)
 
