@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     )
     events_backend: EventsBackend = EventsBackend.DUCKDB
     events_path: Path | None = Field(default=None, description="DuckDB file; default in data dir")
+    duckdb_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="threads DuckDB may use for writes and reports; default: one per core",
+    )
     clickhouse_url: str | None = None
     counters_backend: CountersBackend = CountersBackend.MEMORY
     redis_url: str = "redis://127.0.0.1:6379/0"

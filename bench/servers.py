@@ -1,7 +1,8 @@
 """Start and stop the servers the HTTP benchmark measures, all bound to 127.0.0.1.
 
 * Backbeat under uvicorn (uvloop + httptools, no access log), under granian (optional
-  dependency), or exactly as shipped (`backbeat serve`, which keeps uvicorn's access log).
+  dependency), or exactly as shipped (`backbeat serve`, whose access log is off unless
+  asked for; the only way to run several workers).
 * The bare Starlette 204 app (bench/bare_app.py) under the same ASGI server.
 * nginx serving a static 43-byte GIF from a temporary prefix, in the foreground, with
   one worker process (Backbeat is one process) and no access log (as the Python servers).

@@ -156,17 +156,24 @@ def _first_occurrences(table: pa.Table) -> pa.Table:
 class DuckDBEventStore:
     """:class:`~backbeat.store.events.protocol.EventStore` on one DuckDB file.
 
-    `path` may be ``":memory:"`` for a throwaway database."""
+    `path` may be ``":memory:"`` for a throwaway database. `threads` caps the threads
+    DuckDB uses (default: one per core): on a small machine that also serves ads, one
+    thread keeps a batch append or a checkpoint from taking every core at once, at the
+    price of slower reports."""
 
     dialect = "duckdb"
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, threads: int | None = None) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
         self._con = duckdb.connect(self.path)
         self._lock = threading.Lock()  # one write at a time on the main connection
         self._con.execute("SET enable_progress_bar = false")  # a rebuild would draw one
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+                raise ValueError("threads must be a positive integer")
+            self._con.execute(f"SET threads = {threads}")
         self._con.execute(_events_ddl())
         self._ensure_rollups()
         # Readers spawn their cursors from a connection of their own, so opening one never

@@ -24,6 +24,25 @@ def test_duckdb_is_the_default_at_the_resolved_path(tmp_path: Path) -> None:
         store.close()
 
 
+def test_duckdb_threads_follow_the_setting(tmp_path: Path) -> None:
+    default = open_event_store(load_settings(data_dir=tmp_path / "a"))
+    one = open_event_store(load_settings(data_dir=tmp_path / "b", duckdb_threads=1))
+    try:
+        (threads,) = one.query("SELECT current_setting('threads')")[0]
+        assert int(threads) == 1
+        (threads,) = default.query("SELECT current_setting('threads')")[0]
+        assert int(threads) >= 1
+        one.append_batch(make_events(3))
+        assert one.query("SELECT count(*) FROM events") == [(3,)]
+    finally:
+        default.close()
+        one.close()
+    with pytest.raises(ValueError):
+        DuckDBEventStore(":memory:", threads=0)
+    with pytest.raises(ConfigError):  # the setting is checked when settings are read
+        load_settings(data_dir=tmp_path / "c", duckdb_threads=0)
+
+
 def test_explicit_events_path(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, events_path=tmp_path / "elsewhere" / "ev.db")
     store = open_event_store(settings)
