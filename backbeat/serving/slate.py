@@ -21,7 +21,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
-from operator import ne
+from operator import attrgetter, itemgetter, ne
 from typing import overload
 
 from backbeat.serving.entries import CampaignEntry, Candidate
@@ -30,6 +30,9 @@ from backbeat.serving.ranking import REACH_BOOST, campaign_ctr, ecpm_micros, exp
 from backbeat.serving.stats import CreativeStats
 from backbeat.serving.targeting import daypart_ok
 
+_CAND_ID = attrgetter("cand.id")
+_BOUND = attrgetter("bound")
+_COUNTRIES = attrgetter("entry.countries")
 _CHUNK = 256  # candidates ranked between two calls of build_slate's `pause`
 
 
@@ -113,7 +116,7 @@ class Slate:
     ranked with. `groups` is a tuple of tuples of integers, which the garbage collector
     stops tracking."""
 
-    __slots__ = ("_by_country", "block", "ctr", "groups", "ranked")
+    __slots__ = ("_bounds", "_by_country", "block", "ctr", "groups", "ranked")
 
     def __init__(
         self,
@@ -125,7 +128,11 @@ class Slate:
         self.block = block
         self.ranked = ranked
         self.ctr = ctr
-        self.groups = tuple(equal_runs([r.bound for r in ranked] if bounds is None else bounds))
+        if bounds is None:
+            bounds = [r.bound for r in ranked]
+        self.groups = tuple(equal_runs(bounds))
+        # Kept for for_country(), which picks its slates' bounds from here by position.
+        self._bounds = array("d", bounds)
         # Positions of the candidates open to every country, and of those restricted to each
         # country: built on the first for_country() call, shared by all of this slate's countries.
         self._by_country: tuple[array[int], dict[str, array[int]]] | None = None
@@ -136,15 +143,14 @@ class Slate:
 
     def _country_positions(self) -> tuple[array[int], dict[str, array[int]]]:
         if self._by_country is None:
-            open_to_all: list[int] = []
+            every = list(map(_COUNTRIES, self.ranked))  # attribute reads in C
+            open_to_all = [i for i, countries in enumerate(every) if countries is None]
             by_country: dict[str, list[int]] = {}
-            for i, r in enumerate(self.ranked):
-                countries = r.entry.countries
-                if countries is None:
-                    open_to_all.append(i)
-                else:
-                    for c in countries:
-                        by_country.setdefault(c, []).append(i)
+            if len(open_to_all) < len(every):
+                for i, countries in enumerate(every):
+                    if countries is not None:
+                        for c in countries:
+                            by_country.setdefault(c, []).append(i)
             self._by_country = (
                 array("i", open_to_all),
                 {c: array("i", ps) for c, ps in by_country.items()},
@@ -197,7 +203,9 @@ def build_slate(
             ranked.append(r)
         if pause is not None:
             pause()
-    ranked.sort(key=lambda r: (-r.bound, r.cand.id))
+    # Best bound first, ties by campaign id: two stable sorts with C-level keys.
+    ranked.sort(key=_CAND_ID)
+    ranked.sort(key=_BOUND, reverse=True)
     return Slate(block, ranked, ctrs)
 
 
@@ -213,5 +221,10 @@ def for_country(slate: Slate, country: str | None) -> Slate:
     ranked = slate.ranked
     if not isinstance(ranked, list):  # a country slate of a country slate: flatten it
         ranked = list(ranked)
-    bounds = [ranked[i].bound for i in positions]
-    return Slate(slate.block, Picked(ranked, positions), slate.ctr, bounds)
+    picked = Picked(ranked, positions)
+    if len(positions) == len(ranked):  # open to every country: the same slate
+        return Slate(slate.block, picked, slate.ctr, slate._bounds)
+    bounds = itemgetter(*positions)(slate._bounds) if len(positions) > 1 else (
+        [slate._bounds[i] for i in positions]
+    )
+    return Slate(slate.block, picked, slate.ctr, bounds)
