@@ -1,0 +1,84 @@
+"""Where the beacons' half-load tail comes from: latency over time at a fixed arrival rate.
+
+    .venv/bin/python bench/probe_tail.py [--rates 1000,1500] [--seconds 30] [--workers 2]
+
+Starts ``backbeat serve --workers N`` on a copy of the seeded catalog (run bench_http.py once
+first), collects first-impression links from ``/serve``, then sends beacons open-loop at
+each rate (httpload, latency from each request's scheduled time). Besides p50/p99 it prints
+every 100 ms window whose slowest beacon took over `--slow-ms`, with the wall-clock time
+the run ended, so slow windows can be lined up with what the server did then (a block's
+slates being built, a DuckDB checkpoint, a garbage collection). This is how the slates'
+prebuild and the young collections it caused were found (docs/benchmarks.md, session 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import bench_http
+import httpload
+import servers
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rates", default="1000", help="comma-separated beacons per second")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--links", type=int, default=60_000)
+    ap.add_argument("--slow-ms", type=float, default=15.0)
+    ap.add_argument(
+        "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
+    )
+    args = ap.parse_args()
+    seed = args.seed_cache / "seed-10000c-200x3"
+    if not (seed / "catalog.db").exists():
+        raise SystemExit(f"no seeded catalog in {seed}: run bench/bench_http.py once first")
+    work = Path(tempfile.mkdtemp(prefix="backbeat-tail-"))
+    inputs = bench_http.write_inputs(seed, work, 10_000)
+    data = work / "data"
+    data.mkdir()
+    shutil.copyfile(seed / "catalog.db", data / "catalog.db")
+    kind = "cli" if args.workers > 1 else "uvicorn"
+    srv = servers.start_backbeat(kind, data, work, args.workers)
+    try:
+        links, *_ = bench_http.collect_links(srv, inputs, args.links, 180)
+        used = 0
+        for rate in (float(r) for r in args.rates.split(",")):
+            n = int(rate * args.seconds * 1.2)
+            chunk = links[used : used + n] or links
+            used += n
+
+            def make(k: int, chunk: list[tuple[str, str]] = chunk) -> bytes:
+                return bench_http.beacon_request(*chunk[k % len(chunk)])
+
+            cpu0 = srv.cpu_s()
+            res = httpload.open_loop(
+                "127.0.0.1", srv.port, make, rate=rate, duration_s=args.seconds, connections=64
+            )
+            cpu = (srv.cpu_s() - cpu0) / max(1, res.completed) * 1e6
+            print(
+                f"rate {rate:,.0f}/s: achieved {res.achieved_rate:,.0f}/s, "
+                f"p50 {res.percentile(50) / 1000:.1f} ms, p99 {res.percentile(99) / 1000:.1f} ms, "
+                f"server CPU {cpu:,.0f} µs/beacon, statuses {dict(res.statuses)}"
+            )
+            per = max(1, int(rate / 10))  # completions per 100 ms window, in order
+            lat = res.latencies_us
+            slow = []
+            for k in range(len(lat) // per):
+                worst = max(lat[k * per : (k + 1) * per]) / 1000
+                if worst > args.slow_ms:
+                    slow.append(f"{k / 10:.1f}s:{worst:.0f}ms")
+            print(f"  ended {time.strftime('%H:%M:%S')}; windows over {args.slow_ms:g} ms:")
+            print("  " + " ".join(slow))
+    finally:
+        srv.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
