@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.adserver import AdServer, ServerPool, init_data_dir
 from tests.browser.network import IMAGES, LANDINGS, AdNetwork, write_network
@@ -25,6 +25,10 @@ from tests.browser.site import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Playwright's `expect` waits 5 s by default. On a shared two-core machine running the
+# suite two-way parallel, a dashboard page with charts has taken longer to draw; the
+# assertions are the same, they may only wait longer for the page to get there.
+expect.set_options(timeout=15_000)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 COLORS = ((200, 40, 90), (30, 110, 200))
 
