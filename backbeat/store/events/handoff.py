@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from backbeat.domain.events import Event
 from backbeat.errors import ValidationFailed
-from backbeat.store.events.schema import ARROW_SCHEMA, ENUM_COLUMNS, to_arrow
+from backbeat.store.events.schema import ARROW_SCHEMA, column_problem, to_arrow
 from backbeat.store.events.spool import Spool
 from backbeat.store.events.spool_format import EVENT_CODEC, Codec, T
 from backbeat.store.events.spool_reader import producer_name
@@ -181,16 +181,8 @@ def _columns(rows: Rows) -> pa.Table:
             arr = utc.cast(f.type)
         else:
             arr = pa.array(values, f.type)
-            if f.type == pa.int64() and not set(map(type, values)) <= {int}:
-                raise TypeError(f"{f.name}: not an integer")  # no silent 1.5 -> 1
-        if arr.null_count and not f.nullable:
-            raise ValueError(f"{f.name}: missing")
-        if f.name in ENUM_COLUMNS:
-            allowed = pa.array([m.value for m in ENUM_COLUMNS[f.name]], pa.string())
-            member = pc.is_in(arr, value_set=allowed, skip_nulls=True)
-            if not pc.all(pc.or_kleene(member, pc.is_null(arr))).as_py():
-                raise ValueError(f"{f.name}: not a known value")
-        elif f.name == "id" and len(arr) and pc.min(pc.utf8_length(arr)).as_py() == 0:
-            raise ValueError("id: empty")
+        problem = column_problem(f.name, f.type, f.nullable, values, arr)
+        if problem is not None:
+            raise ValueError(f"{f.name}: {problem}")
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)

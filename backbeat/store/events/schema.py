@@ -202,6 +202,32 @@ def validate_events(events: Sequence[Event]) -> None:
                 raise ValidationFailed.one(f"events[{i}].{name}", f"{reason} (got {value!r:.60})")
 
 
+_ENUM_VALUES = {
+    name: pa.array([m.value for m in enum], pa.string()) for name, enum in ENUM_COLUMNS.items()
+}
+
+
+def column_problem(
+    name: str, typ: pa.DataType, nullable: bool, values: Sequence[Any], arr: pa.Array
+) -> str | None:
+    """The first rule of the event schema that column `name`, converted from `values` to
+    `arr`, breaks; None when it keeps them all. Shared by :func:`to_arrow` and the ingest
+    loop's spooled rows (``handoff.rows_to_arrow``), so both store only what the schema
+    allows."""
+    if arr.null_count and not nullable:
+        return "missing"
+    if typ == pa.int64() and not set(map(type, values)) <= {int}:
+        return "not an integer"  # pyarrow truncates 1.5 -> 1 silently; money must be exact
+    allowed = _ENUM_VALUES.get(name)
+    if allowed is not None:
+        member = pc.is_in(arr, value_set=allowed, skip_nulls=True)
+        if not pc.all(pc.or_kleene(member, pc.is_null(arr))).as_py():
+            return "not a known value"
+    elif name == "id" and len(arr) and pc.min(pc.utf8_length(arr)).as_py() == 0:
+        return "empty"
+    return None
+
+
 def to_arrow(events: Sequence[Event]) -> pa.Table:
     """Validate and convert events to an Arrow table with :data:`ARROW_SCHEMA`.
 
@@ -216,17 +242,7 @@ def to_arrow(events: Sequence[Event]) -> pa.Table:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
             _fail(events, name, ok, reason)
             raise  # unreachable: _fail always raises; keeps the type checker honest
-        if arr.null_count and not nullable:
-            _fail(events, name, ok, reason)
-        if typ == pa.int64() and not set(map(type, values)) <= {int}:
-            # pyarrow truncates 1.5 -> 1 silently; money and ids must be exact integers.
-            _fail(events, name, ok, reason)
-        if name in ENUM_COLUMNS:
-            allowed = pa.array([m.value for m in ENUM_COLUMNS[name]], pa.string())
-            member = pc.is_in(arr, value_set=allowed, skip_nulls=True)
-            if not pc.all(pc.or_kleene(member, pc.is_null(arr))).as_py():
-                _fail(events, name, ok, reason)
-        elif name == "id" and len(arr) and pc.min(pc.utf8_length(arr)).as_py() == 0:
+        if column_problem(name, typ, nullable, values, arr) is not None:
             _fail(events, name, ok, reason)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
