@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from backbeat.domain.events import Event, EventType
 from backbeat.serving.stats import CreativeStats
-from backbeat.store.counters.protocol import Counters, Spend
+from backbeat.store.counters.protocol import BulkReplay, Counters, Spend
 from backbeat.tracking.pipeline import SEEN_IMPRESSION
 
 
@@ -127,10 +127,13 @@ def apply_effects(
     if counters_too:
         for (campaign_id, day), micros in effects.spend.items():
             counters.add_spend(campaign_id, day, micros)
-        for visitor, campaign_id, at, window_s in effects.exposures:
-            counters.record_exposure(visitor, campaign_id, at, window_s)
-        for key, visitor, at, ttl_s in effects.members:
-            counters.add_member(key, visitor, at, ttl_s)
+        if isinstance(counters, BulkReplay):  # in-process counters: no per-write checks
+            counters.replay(effects.exposures, effects.members)
+        else:
+            for visitor, campaign_id, at, window_s in effects.exposures:
+                counters.record_exposure(visitor, campaign_id, at, window_s)
+            for key, visitor, at, ttl_s in effects.members:
+                counters.add_member(key, visitor, at, ttl_s)
         n += len(effects.spend) + len(effects.exposures) + len(effects.members)
     for creative_id, impressions, clicks in effects.creatives:
         if impressions:

@@ -200,6 +200,31 @@ class MemoryCounters:
             stripe.rates[bucket] = (count, mono + window_s)
             return count
 
+    # replay ----------------------------------------------------------------
+    def replay(
+        self,
+        exposures: Sequence[tuple[str, int, float, int]],
+        members: Sequence[tuple[str, str, float, int]],
+    ) -> None:
+        """See :class:`~backbeat.store.counters.protocol.BulkReplay`: the same series as
+        ``record_exposure`` and ``add_member`` one by one, without validating each write
+        again or reading the clock per write (a worker replays every impression)."""
+        mono = self._clock()
+        stripes, mask, add = self._stripes, self._mask, self._add
+        for visitor, campaign_id, at, window_s in exposures:
+            key: tuple[str, str, int] | tuple[str, str, str] = ("exp", visitor, campaign_id)
+            stripe = stripes[hash(key) & mask]
+            with stripe.lock:
+                add(stripe, key, at, window_s, mono)
+        for audience_key, visitor, at, ttl_s in members:
+            key = ("aud", audience_key, visitor)
+            stripe = stripes[hash(key) & mask]
+            with stripe.lock:
+                add(stripe, key, at, ttl_s, mono)
+        for stripe in stripes:  # what one-by-one writes would have swept meanwhile
+            with stripe.lock:
+                self._maybe_sweep(stripe, mono)
+
     # retargeting -----------------------------------------------------------
     def add_member(self, audience_key: str, visitor: str, now: float, ttl_s: int) -> None:
         check_key("audience_key", audience_key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,18 @@ class Counters(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BulkReplay(Protocol):
+    """Counters that can take another process's exposures and audience memberships in bulk
+    (a serving worker replaying the ingest process's effects). The writes were validated
+    where they were made; the tuples are ``(visitor, campaign_id, at, window_s)`` and
+    ``(audience_key, visitor, at, ttl_s)``, as ``record_exposure`` and ``add_member``
+    take them."""
+
+    def replay(
+        self,
+        exposures: Sequence[tuple[str, int, float, int]],
+        members: Sequence[tuple[str, str, float, int]],
+    ) -> None: ...

@@ -115,3 +115,25 @@ def test_series_are_invisible_to_the_garbage_collector() -> None:
     assert len(entries) == 4_001
     assert not any(gc.is_tracked(k) or gc.is_tracked(v) for k, v in entries)
     assert counters.exposures("h0", [1], 1_700_000_000.0, 3600) == {1: 2}
+
+
+def test_a_bulk_replay_keeps_what_one_by_one_writes_keep() -> None:
+    at = 1_700_000_000.0
+    exposures = [(f"h{i % 7}", i % 3, at + i, 3600) for i in range(40)]
+    exposures.append(("h1", 1, at - 10_000, 3600))  # already outside its window
+    members = [(f"viewed:{i % 4}", f"h{i % 5}", at + i, 86_400) for i in range(30)]
+    one, bulk = MemoryCounters(), MemoryCounters()
+    for visitor, campaign, t, window in exposures:
+        one.record_exposure(visitor, campaign, t, window)
+    for audience, visitor, t, ttl in members:
+        one.add_member(audience, visitor, t, ttl)
+    bulk.replay(exposures, members)
+    for visitor in {e[0] for e in exposures}:
+        assert bulk.exposures(visitor, [0, 1, 2], at + 50, 3600) == one.exposures(
+            visitor, [0, 1, 2], at + 50, 3600
+        )
+    for audience, visitor, _, _ in members:
+        assert bulk.engagement_count(audience, visitor, at + 50, 86_400) == (
+            one.engagement_count(audience, visitor, at + 50, 86_400)
+        )
+    assert bulk.exposures("h1", [1], at + 50, 3600)[1] == 2  # i = 1 and 22; not the old one
