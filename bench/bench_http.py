@@ -115,6 +115,21 @@ def seeded_dir(args: argparse.Namespace) -> Path:
     return path
 
 
+def add_seed_cache(ap: argparse.ArgumentParser) -> None:
+    """The --seed-cache option of the scripts that reuse bench_http.py's seeded catalog."""
+    ap.add_argument(
+        "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
+    )
+
+
+def cached_seed(seed_cache: Path) -> Path:
+    """The 10,000-campaign catalog bench_http.py seeded; exits when there is none yet."""
+    seed = seed_cache / "seed-10000c-200x3"
+    if not (seed / "catalog.db").exists():
+        raise SystemExit(f"no seeded catalog in {seed}: run bench/bench_http.py once first")
+    return seed
+
+
 @dataclass(frozen=True)
 class Inputs:
     placements: list[tuple[int, str]]  # (placement id, page URL)

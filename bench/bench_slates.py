@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_http
+
 from backbeat.config import load_settings
 from backbeat.web.runtime import SLATE_BLOCK_S, open_runtime
 
@@ -27,13 +29,9 @@ COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "BR", "MX", "SE", "NL", "JP", "
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", type=int, default=7)
-    ap.add_argument(
-        "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
-    )
+    bench_http.add_seed_cache(ap)
     args = ap.parse_args()
-    seed = args.seed_cache / "seed-10000c-200x3"
-    if not (seed / "catalog.db").exists():
-        raise SystemExit(f"no seeded catalog in {seed}: run bench/bench_http.py once first")
+    seed = bench_http.cached_seed(args.seed_cache)
     work = Path(tempfile.mkdtemp(prefix="backbeat-slates-"))
     shutil.copyfile(seed / "catalog.db", work / "catalog.db")
     rt = open_runtime(load_settings(data_dir=work, secret_key="s" * 48))

@@ -31,13 +31,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--links", type=int, default=60_000)
     ap.add_argument("--slow-ms", type=float, default=15.0)
-    ap.add_argument(
-        "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
-    )
+    bench_http.add_seed_cache(ap)
     args = ap.parse_args()
-    seed = args.seed_cache / "seed-10000c-200x3"
-    if not (seed / "catalog.db").exists():
-        raise SystemExit(f"no seeded catalog in {seed}: run bench/bench_http.py once first")
+    seed = bench_http.cached_seed(args.seed_cache)
     work = Path(tempfile.mkdtemp(prefix="backbeat-tail-"))
     inputs = bench_http.write_inputs(seed, work, 10_000)
     data = work / "data"

@@ -72,14 +72,10 @@ def main() -> None:
         help="profile `backbeat serve --workers N` (every process: workers and ingest)",
     )
     ap.add_argument("--raw", type=Path, help="keep py-spy's raw stacks in this file")
-    ap.add_argument(
-        "--seed-cache", type=Path, default=Path(tempfile.gettempdir()) / "backbeat-bench-http"
-    )
+    bench_http.add_seed_cache(ap)
     args = ap.parse_args()
 
-    seed = args.seed_cache / "seed-10000c-200x3"
-    if not (seed / "catalog.db").exists():
-        raise SystemExit(f"no seeded catalog in {seed}: run bench/bench_http.py once first")
+    seed = bench_http.cached_seed(args.seed_cache)
     work = Path(tempfile.mkdtemp(prefix="backbeat-profile-"))
     inputs = bench_http.write_inputs(seed, work, 10_000)
     data = work / "data"
