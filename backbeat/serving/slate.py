@@ -131,8 +131,12 @@ class Slate:
         if bounds is None:
             bounds = [r.bound for r in ranked]
         self.groups = tuple(equal_runs(bounds))
-        # Kept for for_country(), which picks its slates' bounds from here by position.
-        self._bounds = array("d", bounds)
+        # Kept for for_country(), which picks its slates' bounds from here by position. A
+        # list becomes an array (the collector walks a list); a country slate's tuple of
+        # bounds, or its base's array, is kept as it is rather than copied.
+        self._bounds: Sequence[float] = (
+            bounds if isinstance(bounds, tuple | array) else array("d", bounds)
+        )
         # Positions of the candidates open to every country, and of those restricted to each
         # country: built on the first for_country() call, shared by all of this slate's countries.
         self._by_country: tuple[array[int], dict[str, array[int]]] | None = None
