@@ -48,6 +48,25 @@ def inclusive_shares(raw: str) -> tuple[collections.Counter[str], int]:
     return counts, total
 
 
+def thread_names(raw: str) -> dict[int, str]:
+    """Thread id -> what the thread runs (the function under ``Thread.run``, or the
+    main thread's name), from py-spy's raw stacks."""
+    names: dict[int, str] = {}
+    for line in raw.splitlines():
+        frames = line.rpartition(" ")[0].split(";")
+        for i, f in enumerate(frames):
+            if f.startswith("thread ("):
+                tid = int(f[len("thread ("):].split(")", 1)[0])
+                if tid in names:
+                    break
+                rest = [frame_name(x) for x in frames[i + 1:]]
+                runs = [j for j, x in enumerate(rest) if x.startswith("Thread.run")]
+                after = [rest[j + 1] for j in runs if j + 1 < len(rest)]
+                names[tid] = after[0] if after else f.split(": ", 1)[-1]
+                break
+    return names
+
+
 def wrk(url: str, script: str, args: list[str], seconds: int) -> dict[str, float]:
     cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s"]
     cmd += [str(bench_http.WRK_DIR / script), url, "--", *args]
@@ -72,6 +91,9 @@ def main() -> None:
         help="profile `backbeat serve --workers N` (every process: workers and ingest)",
     )
     ap.add_argument("--raw", type=Path, help="keep py-spy's raw stacks in this file")
+    ap.add_argument(
+        "--threads", action="store_true", help="also print each thread's CPU per request"
+    )
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
 
@@ -104,11 +126,13 @@ def main() -> None:
         if not args.no_spy:
             spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu0 = srv.cpu_s()
+        threads0 = servers.thread_cpu_s(srv.process.pid)
         main0 = servers.tree_cpu_s(srv.process.pid) - sum(
             servers.tree_cpu_s(c) for c in servers._children(srv.process.pid)
         )
         r = wrk(srv.url, script, script_args, args.duration)
         cpu = srv.cpu_s() - cpu0
+        threads1 = servers.thread_cpu_s(srv.process.pid)
         main_cpu = (
             servers.tree_cpu_s(srv.process.pid)
             - sum(servers.tree_cpu_s(c) for c in servers._children(srv.process.pid))
@@ -118,7 +142,8 @@ def main() -> None:
             spy.wait()
     finally:
         srv.stop()
-    rps = r["requests"] / (r["duration_us"] / 1e6)
+    n_req = r["requests"]
+    rps = n_req / (r["duration_us"] / 1e6)
     print(f"{args.what}: {rps:,.0f} req/s, {cpu / r['requests'] * 1e6:,.0f} µs server CPU/req")
     if args.workers > 1:
         n = r["requests"]
@@ -126,6 +151,14 @@ def main() -> None:
             f"  of which the ingest process {main_cpu / n * 1e6:,.0f} µs, "
             f"the {args.workers} workers {(cpu - main_cpu) / n * 1e6:,.0f} µs"
         )
+    if args.threads:
+        names = thread_names(raw.read_text()) if raw.exists() else {}
+        print("  CPU per request by thread (process, thread: what it runs):")
+        used = {k: v - threads0.get(k, 0.0) for k, v in threads1.items()}
+        for (pid, tid), s in sorted(used.items(), key=lambda kv: -kv[1]):
+            if s > 0:
+                label = names.get(tid, "?")
+                print(f"  {s / n_req * 1e6:7.1f} µs  {pid}/{tid}  {label}")
     if args.no_spy:
         shutil.rmtree(work, ignore_errors=True)
         return

@@ -89,6 +89,24 @@ def tree_cpu_s(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_s(pid: int) -> dict[tuple[int, int], float]:
+    """CPU seconds used so far by each thread of `pid` and its descendants, keyed by
+    (process id, thread id)."""
+    out: dict[tuple[int, int], float] = {}
+    for p in _tree(pid):
+        try:
+            tids = [int(t.name) for t in Path(f"/proc/{p}/task").iterdir()]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{p}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[(p, tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 @dataclass
 class Server:
     name: str

@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from backbeat.domain.events import EventType
 from backbeat.tracking.errors import RejectReason, TokenRejected
-from backbeat.tracking.signing import TrackingPayload, verify
+from backbeat.tracking.signing import TrackingPayload, verify, verify_kind
 
 
 class Rejections:
@@ -31,6 +32,15 @@ class Rejections:
         """:func:`~backbeat.tracking.signing.verify`, counting any refusal before re-raising."""
         try:
             return verify(token, secret, now)
+        except TokenRejected as exc:
+            self.add(exc.reason)
+            raise
+
+    def verify_kind(self, token: str, secret: bytes, now: float, kind: EventType) -> None:
+        """:func:`~backbeat.tracking.signing.verify_kind`, counting any refusal (a link of
+        another kind included) before re-raising."""
+        try:
+            verify_kind(token, secret, now, kind)
         except TokenRejected as exc:
             self.add(exc.reason)
             raise

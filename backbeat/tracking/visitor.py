@@ -32,6 +32,7 @@ for counters expiring within minutes to hours and never written to an event.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -101,7 +102,9 @@ def _canonical_ipv4(ip: str) -> bool:
     )
 
 
+@lru_cache(maxsize=16_384)
 def _normal_ip(ip: str) -> str:
+    # Cached: a visitor sends several requests (a page's slots, then their beacons).
     ip = ip.strip()
     if _canonical_ipv4(ip):  # the common case, without building an ipaddress object
         return ip
@@ -119,23 +122,34 @@ def _keyed(salt: bytes, person: bytes) -> hashlib.blake2b:
     return hashlib.blake2b(digest_size=16, key=salt, person=person)
 
 
-def _hash(salt: bytes, person: bytes, *parts: str) -> str:
-    h = _keyed(salt, person).copy()  # copying a keyed state skips re-keying per request
+def _fields(*parts: str) -> bytes:
+    """The parts, each length-prefixed (no ambiguous joins), as the hash reads them."""
+    out = []
     for part in parts:
         data = part.encode("utf-8", errors="surrogatepass")
-        h.update(len(data).to_bytes(4, "big"))  # length-prefixed: no ambiguous joins
-        h.update(data)
-    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")
+        out.append(len(data).to_bytes(4, "big"))
+        out.append(data)
+    return b"".join(out)
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _hash(salt: bytes, person: bytes, fields: bytes) -> str:
+    h = _keyed(salt, person).copy()  # copying a keyed state skips re-keying per request
+    h.update(fields)
+    # 16 bytes are 22 base64url characters once the "==" padding is cut.
+    return binascii.b2a_base64(h.digest(), newline=False)[:22].translate(_URLSAFE).decode()
 
 
 def cookieless_id(secret: bytes, now: float, ip: str, user_agent: str) -> str:
     """The visitor id for (IP, UA) on the UTC day of `now`: "h" + 22 characters."""
-    return "h" + _hash(_salt_at(secret, now), b"bb-visitor", _normal_ip(ip), user_agent)
+    return "h" + _hash(_salt_at(secret, now), b"bb-visitor", _fields(_normal_ip(ip), user_agent))
 
 
 def abuse_key(secret: bytes, now: float, ip: str, user_agent: str) -> str:
     """The short-lived key for rate limits and double clicks (site-independent)."""
-    return "k" + _hash(_salt_at(secret, now), b"bb-abuse-key", _normal_ip(ip), user_agent)
+    return "k" + _hash(_salt_at(secret, now), b"bb-abuse-key", _fields(_normal_ip(ip), user_agent))
 
 
 def new_cookie_id(token: Callable[[int], bytes] = secrets.token_bytes) -> str:
@@ -160,8 +174,8 @@ def identify(
     token: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Visitor:
     """Resolve the visitor of one request. `dnt`/`gpc` are the raw header values."""
-    salt, ip = _salt_at(secret, now), _normal_ip(ip)  # once for both hashes
-    key = "k" + _hash(salt, b"bb-abuse-key", ip, user_agent)
+    salt, fields = _salt_at(secret, now), _fields(_normal_ip(ip), user_agent)  # once for both
+    key = "k" + _hash(salt, b"bb-abuse-key", fields)
     if wants_privacy(dnt, gpc):
         return Visitor(ANONYMOUS, key)
     if mode is VisitorMode.COOKIE:
@@ -169,4 +183,4 @@ def identify(
             return Visitor(cookie, key)
         fresh = new_cookie_id(token)
         return Visitor(fresh, key, new_cookie=fresh)
-    return Visitor("h" + _hash(salt, b"bb-visitor", ip, user_agent), key)
+    return Visitor("h" + _hash(salt, b"bb-visitor", fields), key)

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from backbeat import __version__
 from backbeat.config import Settings, ensure_secret
 from backbeat.store.catalog.protocol import Catalog
-from backbeat.web import conversion_routes, dashboard, serving_routes, tracking_routes
+from backbeat.web import beacons, conversion_routes, dashboard, serving_routes, tracking_routes
 from backbeat.web.api import build_api
 from backbeat.web.dashboard.base import build_templates
 from backbeat.web.runtime import Runtime, open_runtime, settle_heap
@@ -51,7 +51,7 @@ def routes() -> list[Route | Mount]:
         Route("/serve", serving_routes.serve),
         Route("/frame/{placement_id}", serving_routes.frame),
         Route("/decide", serving_routes.decide_s2s, methods=["POST"]),
-        # /i/{token} and /v/{token}: tracking_routes.BeaconRoutes, in front of the router
+        # /i/{token} and /v/{token}: beacons.BeaconRoutes, in front of the router
         Route("/c/{token}", tracking_routes.click, methods=["GET", "HEAD"]),
         Route("/conv", conversion_routes.conversion, methods=["GET", "POST"]),
     ]
@@ -107,7 +107,7 @@ def create_app(
             Mount("/static", app=StaticFiles(packages=[("backbeat.web", "static")])),
             Mount("/uploads", app=StaticFiles(directory=settings.uploads_dir, check_dir=False)),
         ],
-        middleware=[Middleware(tracking_routes.BeaconRoutes)],
+        middleware=[Middleware(beacons.BeaconRoutes)],
         lifespan=lifespan,
     )
     app.state.runtime = rt

@@ -1,7 +1,8 @@
-"""Tracking beacons: impression `/i/{token}`, viewable `/v/{token}`, click `/c/{token}`.
+"""Tracking: impression `/i/{token}`, viewable `/v/{token}`, click `/c/{token}`.
 
-The two beacons are served by :class:`BeaconRoutes`, plain ASGI in front of the router;
-the click is a route (it answers with a redirect built from the catalog).
+The two beacons reach :func:`track` through :class:`~backbeat.web.beacons.BeaconRoutes`,
+plain ASGI in front of the router; the click is a route (it answers with a redirect
+built from the catalog).
 
 A link with a bad, malformed or expired signature is refused outright (403/410) and only
 counted in the rejection tally. Every authentic event goes through the counting pipeline;
@@ -16,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.requests import Request, cookie_parser
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from backbeat.config import VisitorMode
 from backbeat.domain.creative import Creative
@@ -35,11 +35,11 @@ from backbeat.web.runtime import Runtime
 from backbeat.web.serving_routes import client_ip, error_response
 
 # What track() reads: the visitor's, and EventContext.build's (prefetch hints, Referer, UA).
-_READ_HEADERS = frozenset(
+READ_HEADERS = frozenset(
     {b"user-agent", b"dnt", b"sec-gpc", b"cookie", b"referer"}
     | {name.lower().encode() for name in PURPOSE_HEADERS}
 )
-_BEACON_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+BEACON_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
 
 
 @dataclass
@@ -72,8 +72,8 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
     except TokenRejected as exc:
         if isinstance(exc, WrongKind):
             rt.rejections.add(exc.reason)
-        return error_response(exc, _BEACON_HEADERS)
-    h = pick_headers(request.scope["headers"], _READ_HEADERS)  # one pass, not one per name
+        return error_response(exc, BEACON_HEADERS)
+    h = pick_headers(request.scope["headers"], READ_HEADERS)  # one pass, not one per name
     mode = rt.settings.visitor_mode
     cookie = None
     if mode is VisitorMode.COOKIE and "cookie" in h:
@@ -109,25 +109,17 @@ async def track(request: Request, kind: EventType) -> Tracked | Response:
             return Tracked(payload, visitor, counted.outcome, None)
         await rt.ingest.submit([counted.event])
     except SpoolUnavailable as exc:
-        return error_response(exc, _BEACON_HEADERS)
+        return error_response(exc, BEACON_HEADERS)
     return Tracked(payload, visitor, counted.outcome, counted.event)
 
 
-_NO_CONTENT_START = {
-    "type": "http.response.start",
-    "status": 204,
-    "headers": [(k.lower().encode(), v.encode()) for k, v in _BEACON_HEADERS.items()],
-}
-_EMPTY_BODY = {"type": "http.response.body", "body": b""}
-
-
 def _no_content() -> Response:
-    return Response(status_code=204, headers=_BEACON_HEADERS)
+    return Response(status_code=204, headers=BEACON_HEADERS)
 
 
 async def impression(request: Request) -> Response:
     """The impression beacon for in-process callers (the simulator); HTTP requests reach
-    the same :func:`track` through :class:`BeaconRoutes`."""
+    :func:`track` through :class:`~backbeat.web.beacons.BeaconRoutes`."""
     result = await track(request, EventType.IMPRESSION)
     return result if isinstance(result, Response) else _no_content()
 
@@ -136,46 +128,6 @@ async def viewable(request: Request) -> Response:
     """The viewable beacon for in-process callers, as :func:`impression`."""
     result = await track(request, EventType.VIEWABLE)
     return result if isinstance(result, Response) else _no_content()
-
-
-_BEACON_KINDS = {"/i/": EventType.IMPRESSION, "/v/": EventType.VIEWABLE}
-_BEACON_METHODS = frozenset({"GET", "POST", "HEAD"})
-_NOT_ALLOWED = PlainTextResponse("Method Not Allowed", 405, {"Allow": "GET, POST, HEAD"})
-
-
-class BeaconRoutes:
-    """The impression and viewable beacons, ``/i/{token}`` and ``/v/{token}``, as plain
-    ASGI in front of the router.
-
-    They are the busiest requests a network gets (every ad shown sends one or two) and
-    their answer is an empty 204, so they skip the router's route scan, the exception
-    middleware's wrappers and a Response object per request; everything else (clicks
-    included) goes on to the app. A path they take is what a route ``/i/{token}`` would
-    match (one non-empty segment); a method other than GET, POST or HEAD is answered 405.
-    Installed as the app's middleware, so Starlette's server-error middleware still turns
-    a crash into a 500."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            kind = _BEACON_KINDS.get(path[:3])
-            token = path[3:]
-            if kind is not None and token and "/" not in token:
-                if scope["method"] not in _BEACON_METHODS:
-                    await _NOT_ALLOWED(scope, receive, send)
-                    return
-                scope["path_params"] = {"token": token}
-                result = await track(Request(scope, receive), kind)
-                if isinstance(result, Response):
-                    await result(scope, receive, send)
-                else:
-                    await send(_NO_CONTENT_START)
-                    await send(_EMPTY_BODY)
-                return
-        await self.app(scope, receive, send)
 
 
 _EXPIRED_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
