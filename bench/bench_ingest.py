@@ -1,6 +1,7 @@
 """The ingest process's cost per beacon and per decision event, in process.
 
     .venv/bin/python bench/bench_ingest.py [--hits 100000] [--decisions 100000] [--profile]
+                                     [--sort tottime]
 
 With several serving workers (`backbeat serve --workers N`) every beacon is counted, and
 every decision stored, by one ingest process. This measures that process's work alone,
@@ -89,6 +90,7 @@ def main() -> None:
     ap.add_argument("--decisions", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=50, help="items per spool append")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--sort", default="cumulative", help="the profile's order (pstats key)")
     args = ap.parse_args()
     rng = random.Random(7)
     now = time.time()
@@ -138,7 +140,7 @@ def main() -> None:
         row_reader.close()
         store.close()
         if prof:
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(prof).sort_stats(args.sort).print_stats(35)
 
 
 if __name__ == "__main__":
