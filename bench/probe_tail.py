@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--links", type=int, default=60_000)
     ap.add_argument("--slow-ms", type=float, default=15.0)
+    ap.add_argument("--threads", action="store_true", help="print each thread's CPU per beacon")
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
     seed = bench_http.cached_seed(args.seed_cache)
@@ -53,10 +54,12 @@ def main() -> None:
                 return bench_http.beacon_request(*chunk[k % len(chunk)])
 
             cpu0 = srv.cpu_s()
+            threads0 = servers.thread_cpu_s(srv.process.pid)
             res = httpload.open_loop(
                 "127.0.0.1", srv.port, make, rate=rate, duration_s=args.seconds, connections=64
             )
             cpu = (srv.cpu_s() - cpu0) / max(1, res.completed) * 1e6
+            threads1 = servers.thread_cpu_s(srv.process.pid)
             print(
                 f"rate {rate:,.0f}/s: achieved {res.achieved_rate:,.0f}/s, "
                 f"p50 {res.percentile(50) / 1000:.1f} ms, p99 {res.percentile(99) / 1000:.1f} ms, "
@@ -69,6 +72,14 @@ def main() -> None:
                 worst = max(lat[k * per : (k + 1) * per]) / 1000
                 if worst > args.slow_ms:
                     slow.append(f"{k / 10:.1f}s:{worst:.0f}ms")
+            if args.threads:
+                per_thread = {k: v - threads0.get(k, 0.0) for k, v in threads1.items()}
+                shown = sorted(per_thread.items(), key=lambda kv: -kv[1])[:8]
+                print("  CPU per beacon by thread: " + ", ".join(
+                    f"{'ingest' if pid == srv.process.pid else 'worker'} {pid}/{tid}"
+                    f"{' (main)' if pid == tid else ''} {s / max(1, res.completed) * 1e6:.0f} µs"
+                    for (pid, tid), s in shown
+                ))
             print(f"  ended {time.strftime('%H:%M:%S')}; windows over {args.slow_ms:g} ms:")
             print("  " + " ".join(slow))
     finally:

@@ -31,6 +31,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from backbeat.config import Settings
 from backbeat.domain.audience import MAX_LOOKBACK_DAYS, Engagement
@@ -156,11 +157,16 @@ def check_bot(ctx: EventContext, counters: Counters, settings: Settings) -> Drop
     return DropReason.BOT if bot else None
 
 
+@lru_cache(maxsize=4)
+def _own_host(base_url: str) -> str | None:
+    return url_host(base_url)
+
+
 def check_domain(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:
     """The page must be on the placement's site (or a subdomain). Unknown page, unknown
     site domain or our own host (the ad iframe's Referer) cannot be judged and pass."""
     site, host = ctx.payload.site_domain, ctx.page_host
-    if not site or not host or host == url_host(settings.base_url):
+    if not site or not host or host == _own_host(settings.base_url):
         return None
     return None if domain_matches(host, site) else DropReason.DOMAIN_MISMATCH
 

@@ -274,16 +274,37 @@ def _unpack(body: bytes) -> TrackingPayload:
         _version, decision, campaign, creative, placement, site, advertiser, publisher,
         price, expires, freq_window, width, height, flags, country,
     ) = _FIXED.unpack_from(body)
-    r = _Reader(body, _FIXED.size)
-    kind = r.code(_KINDS, EventType)
-    fmt = r.code(_FORMATS, AdFormat)
-    objective = r.code(_OBJECTIVES, Objective)
-    device = r.code(_DEVICES, DeviceType)
-    genre = r.text()
-    visitor = r.text() if flags & _FLAG_VISITOR else None
-    site_domain = r.text()
-    if r.pos != len(body):
+    codes = body[_FIXED.size : _FIXED.size + 4]
+    kind, fmt, objective, device = (
+        _KINDS.get(codes[0]), _FORMATS.get(codes[1]), _OBJECTIVES.get(codes[2]),
+        _DEVICES.get(codes[3]),
+    ) if len(codes) == 4 else (None, None, None, None)
+    if kind is None or fmt is None or objective is None or device is None:
+        # An enum written as text, or a code that is not ours: the careful reader.
+        r = _Reader(body, _FIXED.size)
+        kind = r.code(_KINDS, EventType)
+        fmt = r.code(_FORMATS, AdFormat)
+        objective = r.code(_OBJECTIVES, Objective)
+        device = r.code(_DEVICES, DeviceType)
+        pos = r.pos
+    else:  # every code is one byte we know (links this version signs)
+        pos = _FIXED.size + 4
+    texts = []
+    for _ in range(3 if flags & _FLAG_VISITOR else 2):  # genre, [visitor], site domain
+        if pos >= len(body):
+            raise MalformedToken("truncated")
+        end = pos + 1 + body[pos]
+        if end > len(body):
+            raise MalformedToken("truncated")
+        try:
+            texts.append(body[pos + 1 : end].decode())
+        except UnicodeDecodeError:
+            raise MalformedToken("text is not UTF-8") from None
+        pos = end
+    if pos != len(body):
         raise MalformedToken("trailing bytes")
+    genre, site_domain = texts[0], texts[-1]
+    visitor = texts[1] if flags & _FLAG_VISITOR else None
     return TrackingPayload(
         kind=kind, decision_id=_uuid_text(decision), campaign_id=campaign, creative_id=creative,
         placement_id=placement, site_id=site, advertiser_id=advertiser, publisher_id=publisher,

@@ -313,3 +313,20 @@ def test_the_mac_is_hmac_sha256_of_the_body_truncated() -> None:
     for n in range(40):
         body = os.urandom(n * 7)
         assert signing._mac(key, body) == hmac.new(key, body, hashlib.sha256).digest()[:16]
+
+
+def test_bodies_behind_a_good_mac_that_do_not_unpack_are_malformed() -> None:
+    key = signing._token_key(SECRET)
+    packer = signing._Packer(make_payload(genre="rock"))
+    head = packer.head + signing._PRICE.pack(0) + packer.after_price
+    good_codes = b"\x01\x01\x01\x01"
+    bodies = {
+        "unknown EventType code 9": head + b"\x09\x01\x01\x01" + packer.tail,
+        "unknown AdFormat code 0": head + b"\x01\x00\x00" + packer.tail,  # "" as text
+        "text is not UTF-8": head + good_codes + b"\x02\xff\xfe" + b"\x00",
+        "trailing bytes": head + good_codes + packer.tail[3:] + b"x",
+        "truncated": head + good_codes + b"\x09abc",
+    }
+    for reason, body in bodies.items():
+        with pytest.raises(MalformedToken, match=reason.split(" code")[0]):
+            verify(token_of(body + signing._mac(key, body)), SECRET, NOW)
