@@ -39,6 +39,7 @@ from backbeat.tracking.ids import UUID7Generator, new_id
 from backbeat.tracking.pipeline import SEEN_IMPRESSION
 from backbeat.tracking.rejections import Rejections
 from backbeat.web.ingest import AsyncIngest
+from backbeat.web.profiles import warm_profiles
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ class Runtime:
         return self.catalog.campaigns.find(campaign_id)
 
     def start(self) -> None:
-        """Replay the spool into the store, then warm CTR stats and (in-process) spend.
+        """Replay the spool into the store, then warm CTR stats, (in-process) spend and the
+        visitor profiles (:mod:`backbeat.web.profiles`).
 
         A serving worker replays nothing (the ingest process drains its spools), follows
         the effects first and then warms from the ingest process's store; it keeps no
@@ -144,10 +146,25 @@ class Runtime:
         if self.subscription is not None:
             self.subscription.start()
         self._warm_stats()
-        if self.settings.counters_backend is CountersBackend.MEMORY:
+        in_memory = self.settings.counters_backend is CountersBackend.MEMORY
+        if in_memory:
             self._warm_spend()
             if not self.worker:
                 self._warm_claims()
+        warmed = warm_profiles(
+            self.store,
+            self.catalog.campaigns.all(),
+            self.clock(),
+            counters=self.counters if in_memory else None,
+            touches=None if self.worker else self.touches,  # conversions are not counted there
+            click_days=self.settings.click_attribution_days,
+            view_days=self.settings.view_attribution_days,
+        )
+        if warmed.engagements or warmed.touches:
+            log.info(
+                "restored %d frequency-cap exposures, %d audience engagements and %d touches",
+                warmed.exposures, warmed.engagements, warmed.touches,
+            )
         if self.serves and self.clock is _utc_now:  # a simulated clock drives time itself
             self.decider.start_prebuild()  # next block's slates before it starts
 

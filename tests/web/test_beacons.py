@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -120,7 +121,9 @@ def _both(env: Env, scope: dict[str, Any], kind: EventType) -> tuple[Any, Any]:
         rt.hits = sink  # type: ignore[assignment]
         before = rt.rejections.snapshot()
         try:
-            out = asyncio.run(call())
+            # A thread of its own: a browser test's sync Playwright may hold this one's loop.
+            with ThreadPoolExecutor(1) as pool:
+                out = pool.submit(asyncio.run, call()).result()
         finally:
             rt.hits = None
         if isinstance(out, Response):
