@@ -34,6 +34,7 @@ run: $(STAMP) $(CHART_JS)
 test: $(STAMP) $(CHART_JS)
 	$(BIN)/ruff check backbeat tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -41,6 +42,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 
 demo: $(STAMP) $(CHART_JS)
 	$(BIN)/backbeat demo

@@ -108,8 +108,10 @@ def main() -> None:
         for j in range(0, len(decisions), args.batch):
             sinks_d[(j // args.batch) % 2].submit(decisions[j : j + args.batch])
         c2 = cpu()
-        for s in (*sinks_h, *sinks_d):
-            s.close()
+        for sink_h in sinks_h:
+            sink_h.close()
+        for sink_d in sinks_d:
+            sink_d.close()
         print(f"producers: {(c1 - c0) / max(1, len(hits)) * 1e6:.1f} µs per hit, "
               f"{(c2 - c1) / max(1, len(decisions)) * 1e6:.1f} µs per decision event spooled "
               f"(batches of {args.batch}, one fdatasync each)")
