@@ -118,6 +118,23 @@ def creative_counts(events: Iterable[Event]) -> list[tuple[int, int, int]]:
     return [(cid, i, k) for cid, (i, k) in sorted(counts.items())]
 
 
+def replay_profiles(
+    counters: Counters,
+    exposures: Sequence[tuple[str, int, float, int]],
+    members: Sequence[tuple[str, str, float, int]],
+) -> None:
+    """Write exposures ``(visitor, campaign, at, window_s)`` and audience memberships
+    ``(audience key, visitor, at, ttl_s)`` that were recorded elsewhere (another process's
+    effects, or stored events after a restart): in bulk when the counters can take it."""
+    if isinstance(counters, BulkReplay):  # in-process counters: no per-write checks
+        counters.replay(exposures, members)
+        return
+    for visitor, campaign_id, at, window_s in exposures:
+        counters.record_exposure(visitor, campaign_id, at, window_s)
+    for key, visitor, at, ttl_s in members:
+        counters.add_member(key, visitor, at, ttl_s)
+
+
 def apply_effects(
     effects: Effects, counters: Counters, stats: CreativeStats, *, counters_too: bool = True
 ) -> int:
@@ -127,13 +144,7 @@ def apply_effects(
     if counters_too:
         for (campaign_id, day), micros in effects.spend.items():
             counters.add_spend(campaign_id, day, micros)
-        if isinstance(counters, BulkReplay):  # in-process counters: no per-write checks
-            counters.replay(effects.exposures, effects.members)
-        else:
-            for visitor, campaign_id, at, window_s in effects.exposures:
-                counters.record_exposure(visitor, campaign_id, at, window_s)
-            for key, visitor, at, ttl_s in effects.members:
-                counters.add_member(key, visitor, at, ttl_s)
+        replay_profiles(counters, effects.exposures, effects.members)
         n += len(effects.spend) + len(effects.exposures) + len(effects.members)
     for creative_id, impressions, clicks in effects.creatives:
         if impressions:

@@ -23,15 +23,16 @@ replayed; the touch log is in memory in every configuration.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from backbeat.domain.audience import Engagement
 from backbeat.domain.campaign import Campaign
-from backbeat.store.counters.protocol import BulkReplay, Counters
+from backbeat.store.counters.protocol import Counters
 from backbeat.store.events.protocol import EventStore
 from backbeat.tracking.attribution import Touch, TouchKind, TouchLog
+from backbeat.tracking.effects import replay_profiles
 from backbeat.tracking.pipeline import AUDIENCE_TTL_S, audience_key
 from backbeat.tracking.visitor import ANONYMOUS
 
@@ -102,20 +103,6 @@ def warm_profiles(
             touches.record(int(advertiser_id), who, kind_, touch)  # type: ignore[call-overload]
             n_touches += 1
     if counters is not None:
-        _replay(counters, exposures, members)
+        replay_profiles(counters, exposures, members)
     return Warmed(len(exposures), len(members), n_touches)
 
-
-def _replay(
-    counters: Counters,
-    exposures: list[tuple[str, int, float, int]],
-    members: list[tuple[str, str, float, int]],
-) -> None:
-    if isinstance(counters, BulkReplay):
-        counters.replay(exposures, members)
-        return
-    record: Callable[[str, int, float, int], int] = counters.record_exposure
-    for visitor, campaign_id, at, window in exposures:
-        record(visitor, campaign_id, at, window)
-    for key, visitor, at, ttl in members:
-        counters.add_member(key, visitor, at, ttl)
