@@ -144,6 +144,24 @@ class Inputs:
     uas_txt: Path
 
 
+@dataclass(frozen=True)
+class Workspace:
+    seed: Path  # the cached seeded catalog
+    work: Path  # a fresh temporary directory: inputs, logs
+    inputs: Inputs
+    data: Path  # work/data, holding a copy of the seeded catalog
+
+
+def seeded_workspace(seed_cache: Path, prefix: str, n_uas: int = 10_000) -> Workspace:
+    """For the scripts that reuse the seeded catalog: a temporary directory with the load
+    inputs and a data directory holding a fresh copy of the catalog."""
+    seed = cached_seed(seed_cache)
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    inputs = write_inputs(seed, work, n_uas)
+    _copy_seed(seed, work / "data")
+    return Workspace(seed, work, inputs, work / "data")
+
+
 def write_inputs(seed_dir: Path, work: Path, n_uas: int) -> Inputs:
     listing = json.loads((seed_dir / seed_network.PLACEMENTS_FILE).read_text())
     placements = [(int(p["id"]), str(p["url"])) for p in listing]

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import bench_http
 import httpload
@@ -34,12 +32,8 @@ def main() -> None:
     ap.add_argument("--threads", action="store_true", help="print each thread's CPU per beacon")
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
-    seed = bench_http.cached_seed(args.seed_cache)
-    work = Path(tempfile.mkdtemp(prefix="backbeat-tail-"))
-    inputs = bench_http.write_inputs(seed, work, 10_000)
-    data = work / "data"
-    data.mkdir()
-    shutil.copyfile(seed / "catalog.db", data / "catalog.db")
+    ws = bench_http.seeded_workspace(args.seed_cache, "backbeat-tail-")
+    work, inputs, data = ws.work, ws.inputs, ws.data
     kind = "cli" if args.workers > 1 else "uvicorn"
     srv = servers.start_backbeat(kind, data, work, args.workers)
     try:
@@ -73,8 +67,7 @@ def main() -> None:
                 if worst > args.slow_ms:
                     slow.append(f"{k / 10:.1f}s:{worst:.0f}ms")
             if args.threads:
-                per_thread = {k: v - threads0.get(k, 0.0) for k, v in threads1.items()}
-                shown = sorted(per_thread.items(), key=lambda kv: -kv[1])[:8]
+                shown = servers.thread_cpu_used(threads0, threads1)[:8]
                 print("  CPU per beacon by thread: " + ", ".join(
                     f"{'ingest' if pid == srv.process.pid else 'worker'} {pid}/{tid}"
                     f"{' (main)' if pid == tid else ''} {s / max(1, res.completed) * 1e6:.0f} µs"

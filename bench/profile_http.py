@@ -19,7 +19,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import bench_http
@@ -97,12 +96,8 @@ def main() -> None:
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
 
-    seed = bench_http.cached_seed(args.seed_cache)
-    work = Path(tempfile.mkdtemp(prefix="backbeat-profile-"))
-    inputs = bench_http.write_inputs(seed, work, 10_000)
-    data = work / "data"
-    data.mkdir()
-    shutil.copyfile(seed / "catalog.db", data / "catalog.db")
+    ws = bench_http.seeded_workspace(args.seed_cache, "backbeat-profile-")
+    work, inputs, data = ws.work, ws.inputs, ws.data
     if args.workers > 1:
         srv = servers.start_backbeat("cli", data, work, args.workers)
     else:
@@ -154,8 +149,7 @@ def main() -> None:
     if args.threads:
         names = thread_names(raw.read_text()) if raw.exists() else {}
         print("  CPU per request by thread (process, thread: what it runs):")
-        used = {k: v - threads0.get(k, 0.0) for k, v in threads1.items()}
-        for (pid, tid), s in sorted(used.items(), key=lambda kv: -kv[1]):
+        for (pid, tid), s in servers.thread_cpu_used(threads0, threads1):
             if s > 0:
                 label = names.get(tid, "?")
                 print(f"  {s / n_req * 1e6:7.1f} µs  {pid}/{tid}  {label}")

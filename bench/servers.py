@@ -107,6 +107,15 @@ def thread_cpu_s(pid: int) -> dict[tuple[int, int], float]:
     return out
 
 
+def thread_cpu_used(
+    before: dict[tuple[int, int], float], after: dict[tuple[int, int], float]
+) -> list[tuple[tuple[int, int], float]]:
+    """CPU seconds each thread used between two :func:`thread_cpu_s` readings, busiest
+    first."""
+    used = {k: v - before.get(k, 0.0) for k, v in after.items()}
+    return sorted(used.items(), key=lambda kv: -kv[1])
+
+
 @dataclass
 class Server:
     name: str
