@@ -146,14 +146,15 @@ class Runtime:
         if self.subscription is not None:
             self.subscription.start()
         self._warm_stats()
+        campaigns = self.catalog.campaigns.all()  # read once for both warm-ups
         in_memory = self.settings.counters_backend is CountersBackend.MEMORY
         if in_memory:
-            self._warm_spend()
+            self._warm_spend(campaigns)
             if not self.worker:
                 self._warm_claims()
         warmed = warm_profiles(
             self.store,
-            self.catalog.campaigns.all(),
+            campaigns,
             self.clock(),
             counters=self.counters if in_memory else None,
             touches=None if self.worker else self.touches,  # conversions are not counted there
@@ -177,7 +178,7 @@ class Runtime:
         )
         self.stats.load((_int(r[0]), _int(r[1]), _int(r[2])) for r in rows)
 
-    def _warm_spend(self) -> None:
+    def _warm_spend(self, campaigns: Sequence[Campaign]) -> None:
         """In-process counters start empty: rebuild each campaign's spend from the events,
         so a restart neither forgets a budget nor double-counts it."""
         now = self.clock()
@@ -191,7 +192,7 @@ class Runtime:
             " WHERE valid AND price_micros > 0 AND hour >= ? GROUP BY campaign_id, hour",
             [since],
         )
-        zones = {c.id: c.timezone for c in self.catalog.campaigns.all()}
+        zones = {c.id: c.timezone for c in campaigns}
         today: dict[int, int] = {}
         for cid, hour, micros in recent:
             campaign_id = _int(cid)
