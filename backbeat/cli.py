@@ -126,15 +126,30 @@ def serve(
     """Serve the ad server, tracking, the management API and the dashboard."""
     import uvicorn
 
+    from backbeat.store.catalog.migrate import current_revision, head_revision
+
     settings = _settings()
     n = workers or settings.workers
+    revision = current_revision(settings.resolved_catalog_url)
+    if revision != head_revision():
+        at = f"at revision {revision}" if revision else "has no schema yet"
+        err.print(
+            f"[red]The catalog ({settings.resolved_catalog_url}) {at}: run "
+            "`backbeat init` (or `backbeat db upgrade`) first.[/red]"
+        )
+        raise typer.Exit(2)
     console.print(f"Backbeat on http://{host}:{port}  (API docs: {settings.base_url}/api/docs)")
     if n > 1:
         if reload:
             err.print("[red]--reload serves one process: leave out --workers[/red]")
             raise typer.Exit(2)
-        from backbeat.web.workers import serve_workers
+        from backbeat.web.workers import check_port_free, serve_workers
 
+        try:
+            check_port_free(host, port)
+        except OSError as exc:
+            err.print(f"[red]Cannot listen on {host}:{port}: {exc.strerror or exc}[/red]")
+            raise typer.Exit(1) from None
         console.print(f"{n} serving workers and one ingest process")
         serve_workers(settings, host=host, port=port, workers=n, access_log=access_log)
         return

@@ -6,7 +6,8 @@
 Per run, on this machine and against 127.0.0.1 only:
 
 1. Baselines: nginx serving a static 43-byte GIF (one worker, no access log) and a bare
-   Starlette endpoint answering 204 under the same ASGI server as Backbeat.
+   Starlette endpoint answering 204 under the same ASGI server as Backbeat (with
+   ``--server cli --workers N``: under uvicorn and under granian, N workers each).
 2. Backbeat on a data dir seeded by seed_network.py (10,000 active campaigns, 200 sites x
    3 placements; the seeded catalog is cached and copied, so every run starts clean):
    a. warm-up, then decisions at peak: wrk, ``GET /serve?p=<placement>&u=<its page>``
@@ -462,6 +463,14 @@ def measure_backbeat(
     return rows, stored, srv.shell_command()
 
 
+def baseline_servers(asgi: str, workers: int) -> list[str]:
+    """The ASGI servers the bare endpoint runs under beside Backbeat under `asgi`: the
+    same one, and for `backbeat serve --workers N` (granian workers) uvicorn as well."""
+    if asgi != "cli":
+        return [asgi]
+    return ["uvicorn", "granian"] if workers > 1 else ["uvicorn"]  # one process: uvicorn
+
+
 def measure_baselines(asgi: str, args: argparse.Namespace, work: Path) -> dict[str, Measure]:
     bare = servers.start_bare(asgi, work, args.workers)
     try:
@@ -588,14 +597,15 @@ def main() -> None:
         choices=["uvicorn", "granian", "cli", "both"],
         default="uvicorn",
         help="ASGI server for Backbeat and the bare baseline (cli = `backbeat "
-        "serve` as shipped, with its access log; both = uvicorn and granian)",
+        "serve` as shipped; both = uvicorn and granian)",
     )
     ap.add_argument(
         "--workers",
         type=int,
         default=1,
         help="serving processes: Backbeat as `backbeat serve --workers N` (needs --server "
-        "cli), the bare baseline as `uvicorn --workers N`",
+        "cli; its workers are granian's), the bare baseline as `uvicorn --workers N` and "
+        "`granian --workers N`",
     )
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
@@ -642,9 +652,9 @@ def main() -> None:
                 print(f"  nginx static: {m.rps:,.0f}/s", flush=True)
                 result["nginx static GIF (1 worker)", "nginx"] = m
                 for asgi in asgis:
-                    base = "uvicorn" if asgi == "cli" else asgi  # `backbeat serve` is uvicorn
-                    for k, v in measure_baselines(base, args, work).items():
-                        result[k, base] = v
+                    for base in baseline_servers(asgi, args.workers):
+                        for k, v in measure_baselines(base, args, work).items():
+                            result[k, base] = v
                     rows, check, cmd = measure_backbeat(asgi, seed_dir, inputs, args, work, run)
                     commands[f"backbeat/{asgi}"] = cmd
                     for k, v in rows.items():

@@ -91,6 +91,13 @@ def main() -> None:
     )
     ap.add_argument("--raw", type=Path, help="keep py-spy's raw stacks in this file")
     ap.add_argument(
+        "--links",
+        type=int,
+        default=200_000,
+        help="impression links to collect for --what beacons; once wrk has sent them all "
+        "it wraps around, and the repeats are duplicates, which cost less to count",
+    )
+    ap.add_argument(
         "--threads", action="store_true", help="also print each thread's CPU per request"
     )
     bench_http.add_seed_cache(ap)
@@ -107,7 +114,7 @@ def main() -> None:
         wrk(srv.url, "serve.lua", serve_args, 5)
         script, script_args = "serve.lua", serve_args
         if args.what == "beacons":
-            links, *_ = bench_http.collect_links(srv, inputs, 30_000, 90)
+            links, *_ = bench_http.collect_links(srv, inputs, args.links, 180)
             tsv = work / "beacons.tsv"
             tsv.write_text("".join(f"{p}\t{ua}\n" for p, ua in links))
             script, script_args = "beacons.lua", [str(tsv), "2"]

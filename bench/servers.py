@@ -191,12 +191,10 @@ def _asgi_command(
         if workers > 1:
             cmd += ["--workers", str(workers)]
     elif server == "granian":
-        if workers > 1:
-            raise ValueError("the granian baseline runs one worker")
         if shutil.which("granian", path=str(Path(sys.executable).parent)) is None:
             raise RuntimeError("granian is not installed: pip install granian")
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--workers", "1", "--loop", "uvloop", "--no-ws"]
+        cmd += ["--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--no-ws"]
         cmd += ["--http", "1", "--log-level", "warning", target]
     else:
         raise ValueError(f"unknown ASGI server {server!r}")

@@ -3,7 +3,7 @@
 One Python process serves one core's worth of requests (the GIL). With N > 1 the work is
 split so that every serving process is stateless apart from replicas:
 
-- **N serving workers** (uvicorn worker processes sharing the listening socket) decide
+- **N serving workers** (granian worker processes, see :func:`worker_server`) decide
   ads, answer beacons and serve the dashboard and API. A beacon is verified, made durable
   as a *hit* in the worker's own spool (group commit + fdatasync, as in one process) and
   answered. Decision events go to a second spool. Workers read the event store through
@@ -27,16 +27,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import signal
 import socket
-import threading
-import time
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.server.mp import MPServer
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
 from backbeat.store.events.handoff import RowCodec, SpoolSink
@@ -149,109 +145,81 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     return rt
 
 
-def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A listening socket with SO_REUSEPORT, one per worker: the kernel spreads new
-    connections evenly over the workers' sockets. (One socket shared by every worker lets
-    whichever worker wakes first accept most keep-alive connections, so a load generator's
-    64 connections can all land on one worker while the other idles.)"""
+def check_port_free(host: str, port: int) -> None:
+    """Raise OSError when another program holds `host:port`. The workers bind with
+    SO_REUSEPORT (the kernel spreads connections over them), which would let them share the
+    port silently with another program that set it too; this bind, without it, does not."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(backlog)
-        sock.set_inheritable(True)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
-def _worker_main(config: uvicorn.Config) -> None:  # pragma: no cover - runs in a child
-    config.configure_logging()  # a spawned child starts with Python's default logging
-    sock = listening_socket(config.host, config.port, config.backlog)
-    uvicorn.Server(config).run(sockets=[sock])
+# Backbeat's own loggers (the root logger) print as granian's do, in every process.
+_LOGGING: dict[str, Any] = {
+    "formatters": {
+        "generic": {"()": "logging.Formatter", "fmt": "[%(levelname)s] %(message)s"},
+        "access": {"()": "logging.Formatter", "fmt": "%(message)s"},
+        "named": {"()": "logging.Formatter", "fmt": "[%(levelname)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"formatter": "generic", "class": "logging.StreamHandler",
+                    "stream": "ext://sys.stdout"},
+        "access": {"formatter": "access", "class": "logging.StreamHandler",
+                   "stream": "ext://sys.stdout"},
+        "named": {"formatter": "named", "class": "logging.StreamHandler",
+                  "stream": "ext://sys.stderr"},
+    },
+    "root": {"handlers": ["named"], "level": "INFO"},
+}
 
 
-class WorkerPool:
-    """Runs `n` uvicorn worker processes, each on its own SO_REUSEPORT socket, restarts a
-    worker that dies, and stops them all on SIGINT/SIGTERM. (uvicorn's own supervisor
-    shares one socket between its workers; see :func:`listening_socket`.)"""
+def worker_server(
+    host: str, port: int, workers: int, *, access_log: bool = False
+) -> MPServer:
+    """The serving workers: `workers` granian processes running
+    :func:`~backbeat.web.main.worker_app_factory`, each on its own SO_REUSEPORT socket (so
+    the kernel spreads keep-alive connections evenly over them), restarted when one dies,
+    stopped gracefully on SIGINT/SIGTERM.
 
-    def __init__(self, config: uvicorn.Config, n: int, *, max_quick_deaths: int = 3) -> None:
-        self.config = config
-        self.n = n
-        self.max_quick_deaths = max_quick_deaths
-        self._ctx = multiprocessing.get_context("spawn")
-        self._procs: list[BaseProcess] = []
-        self._started: list[float] = []
-        self._stop = threading.Event()
-
-    def _spawn(self) -> BaseProcess:
-        proc = self._ctx.Process(target=_worker_main, args=(self.config,), name="backbeat-worker")
-        proc.start()
-        return proc
-
-    def run(self) -> None:
-        """Serve until a signal (or until workers keep dying right after they start)."""
-        # A port taken by another program fails here, in the supervisor, with a clear error.
-        listening_socket(self.config.host, self.config.port).close()
-        previous = {
-            sig: signal.signal(sig, lambda *_: self._stop.set())
-            for sig in (signal.SIGINT, signal.SIGTERM)
-        }
-        quick_deaths = 0
-        try:
-            for _ in range(self.n):
-                self._procs.append(self._spawn())
-                self._started.append(time.monotonic())
-            while not self._stop.wait(0.5):
-                for i, proc in enumerate(self._procs):
-                    if proc.is_alive():
-                        continue
-                    quick = time.monotonic() - self._started[i] < 10
-                    quick_deaths = quick_deaths + 1 if quick else 0
-                    log.error("worker %s exited with %s", proc.pid, proc.exitcode)
-                    if quick_deaths >= self.max_quick_deaths:
-                        log.error("workers keep failing at start-up; stopping")
-                        self._stop.set()
-                        break
-                    self._procs[i] = self._spawn()
-                    self._started[i] = time.monotonic()
-        finally:
-            for proc in self._procs:
-                if proc.is_alive() and proc.pid is not None:
-                    os.kill(proc.pid, signal.SIGTERM)  # graceful: each seals its spools
-            for proc in self._procs:
-                proc.join(30)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    Why granian rather than uvicorn here: it parses requests and writes responses in Rust,
+    outside the event loop's thread, which on a beacon is about a fifth of a worker's CPU
+    (docs/benchmarks.md, session 5). One process (`backbeat serve`) stays on uvicorn, which
+    also gives ``--reload``."""
+    return MPServer(
+        target="backbeat.web.main:worker_app_factory",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=2048,
+        log_dictconfig=_LOGGING,
+        log_access=access_log,
+        respawn_failed_workers=True,  # a worker that keeps dying at start stops the server
+        workers_kill_timeout=30,  # then SIGKILL: what it acknowledged is in its spool
+    )
 
 
 def serve_workers(
     settings: Settings, *, host: str, port: int, workers: int, access_log: bool = False
 ) -> None:
-    """Run the ingest process here and `workers` serving workers (see :class:`WorkerPool`).
+    """Run the ingest process here and `workers` serving workers (see :func:`worker_server`).
     Returns after SIGINT/SIGTERM, once the workers have stopped and the ingest process has
     stored everything they spooled."""
     if workers < 2:
         raise ValueError("serve_workers needs at least 2 workers; one process serves itself")
-    config = uvicorn.Config(
-        "backbeat.web.main:worker_app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=False,
-        access_log=access_log,
-    )
+    check_port_free(host, port)  # before the ingest process warms up, with a clear error
+    server = worker_server(host, port, workers, access_log=access_log)
+    # Spawn, never fork: this process runs the ingest's threads and DuckDB, and a fork
+    # copies whatever lock another thread holds at that moment.
+    multiprocessing.set_start_method("spawn", force=True)
     ingest = IngestProcess(settings)
     ingest.start()
     try:
-        WorkerPool(config, workers).run()
+        server.serve()
     finally:
         ingest.stop()
