@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     # writer
     flush_rows: int = Field(default=5000, gt=0)
     flush_interval_ms: int = Field(default=500, gt=0)
+    group_commit_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="how long an acknowledged event may wait for others to share its fsync",
+    )
 
     # processes
     workers: int = Field(
@@ -90,6 +96,13 @@ class Settings(BaseSettings):
         description="serving processes; above 1, one more process counts and stores events",
     )
     handoff_seal_ms: int = Field(default=100, gt=0, le=10_000)
+    ingest_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="how much lower than the serving workers the ingest process's counting "
+        "thread runs (Unix niceness): it catches up while the workers wait",
+    )
 
     # uploads & web
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, gt=0)

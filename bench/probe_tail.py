@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import bench_http
 import httpload
+import profile_http
 import servers
 
 
@@ -30,6 +33,12 @@ def main() -> None:
     ap.add_argument("--links", type=int, default=60_000)
     ap.add_argument("--slow-ms", type=float, default=15.0)
     ap.add_argument("--threads", action="store_true", help="print each thread's CPU per beacon")
+    ap.add_argument(
+        "--spy",
+        type=Path,
+        help="record every thread with py-spy during each rate into <this>-<rate>.txt "
+        "(raw stacks, as profile_http.py --raw keeps them)",
+    )
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
     ws = bench_http.seeded_workspace(args.seed_cache, "backbeat-tail-")
@@ -47,6 +56,16 @@ def main() -> None:
             def make(k: int, chunk: list[tuple[str, str]] = chunk) -> bytes:
                 return bench_http.beacon_request(*chunk[k % len(chunk)])
 
+            spy = None
+            if args.spy is not None:
+                out = args.spy.with_name(f"{args.spy.name}-{rate:.0f}.txt")
+                spy = subprocess.Popen(
+                    [str(profile_http.PY_SPY), "record", "--nonblocking", "--threads", "-r",
+                     "250", "-d", str(int(args.seconds)), "-f", "raw", "-o", str(out),
+                     "--pid", str(srv.process.pid), "--subprocesses"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             cpu0 = srv.cpu_s()
             threads0 = servers.thread_cpu_s(srv.process.pid)
             res = httpload.open_loop(
@@ -54,6 +73,8 @@ def main() -> None:
             )
             cpu = (srv.cpu_s() - cpu0) / max(1, res.completed) * 1e6
             threads1 = servers.thread_cpu_s(srv.process.pid)
+            if spy is not None:
+                spy.wait()
             print(
                 f"rate {rate:,.0f}/s: achieved {res.achieved_rate:,.0f}/s, "
                 f"p50 {res.percentile(50) / 1000:.1f} ms, p99 {res.percentile(99) / 1000:.1f} ms, "
@@ -70,7 +91,9 @@ def main() -> None:
                 shown = servers.thread_cpu_used(threads0, threads1)[:8]
                 print("  CPU per beacon by thread: " + ", ".join(
                     f"{'ingest' if pid == srv.process.pid else 'worker'} {pid}/{tid}"
-                    f"{' (main)' if pid == tid else ''} {s / max(1, res.completed) * 1e6:.0f} µs"
+                    f"{' (main)' if pid == tid else ''}"
+                    f"{' (rust)' if servers.thread_comm(pid, tid).startswith('tokio') else ''} "
+                    f"{s / max(1, res.completed) * 1e6:.0f} µs"
                     for (pid, tid), s in shown
                 ))
             print(f"  ended {time.strftime('%H:%M:%S')}; windows over {args.slow_ms:g} ms:")

@@ -158,7 +158,7 @@ def main() -> None:
         print("  CPU per request by thread (process, thread: what it runs):")
         for (pid, tid), s in servers.thread_cpu_used(threads0, threads1):
             if s > 0:
-                label = names.get(tid, "?")
+                label = names.get(tid) or servers.thread_comm(pid, tid)
                 print(f"  {s / n_req * 1e6:7.1f} µs  {pid}/{tid}  {label}")
     if args.no_spy:
         shutil.rmtree(work, ignore_errors=True)

@@ -107,6 +107,15 @@ def thread_cpu_s(pid: int) -> dict[tuple[int, int], float]:
     return out
 
 
+def thread_comm(pid: int, tid: int) -> str:
+    """The kernel's name for a thread (``tokio-rt-worker`` for granian's Rust runtime;
+    Python threads keep their process's name)."""
+    try:
+        return Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def thread_cpu_used(
     before: dict[tuple[int, int], float], after: dict[tuple[int, int], float]
 ) -> list[tuple[tuple[int, int], float]]:

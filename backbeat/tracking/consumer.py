@@ -23,6 +23,7 @@ retried as it is; its hits are never counted again, which would turn them into d
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class HitConsumer:
         poll_s: float = 0.02,
         flush_rows: int = 5000,
         flush_interval_s: float = 0.5,
+        nice: int = 0,
     ) -> None:
         if counting.counters is not recorder:
             raise ValueError("counting.counters must be the recorder")
@@ -98,6 +100,7 @@ class HitConsumer:
         self.poll_s = poll_s
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
+        self.nice = nice
         self.stats = ConsumerStats()
         self._batch = _Batch()
         self._taken: set[SegmentRef] = set()
@@ -185,11 +188,19 @@ class HitConsumer:
         self._batch = _Batch()
 
     # the loop ----------------------------------------------------------------------------
+    # Why `nice`: counting is the one job on the box that may wait. A beacon is answered
+    # once its worker spooled it, so while the cores are busy the serving workers should
+    # run first and the loop catch up in their gaps (its lag is what reports and the
+    # workers' budget replicas see; billing is exact whenever it happens). At the same
+    # priority its rounds preempt workers mid-request, which is much of the beacons' tail
+    # at half load (docs/benchmarks.md, session 5).
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hit-consumer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        if self.nice:
+            lower_priority(self.nice)
         backoff = self.poll_s
         while not self._stop.is_set():
             try:
@@ -214,3 +225,13 @@ class HitConsumer:
             while self.run_once(flush=True):
                 pass
             self.run_once(flush=True)
+
+
+def lower_priority(nice: int) -> None:
+    """Add `nice` to the calling thread's niceness (Linux schedules threads one by one).
+    Lowering a priority needs no privilege; where it fails anyway, say so and go on."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (OSError, AttributeError) as exc:
+        log.warning("ingest: cannot lower the counting thread's priority: %s", exc)

@@ -9,6 +9,16 @@ the next one fills up, so a burst of beacons costs a handful of fsyncs.
 
 A handler answers its beacon only after `submit` returns: an acknowledged event is on
 disk. Events that need no acknowledgement (ad decisions) use :meth:`submit_nowait`.
+
+**Lingering** (`linger_s`, ``BACKBEAT_GROUP_COMMIT_MS``). An fdatasync costs far more than
+the write it makes durable (here about 50 µs of CPU and 150 µs of wall time for a few
+hundred bytes), so what a beacon costs depends on how many share one. Under heavy load
+the events that arrive while one group is being written make the next group large on
+their own; at moderate load they do not (two workers at 3,000 beacons a second each see
+one beacon per fsync), and a beacon then costs several times what it costs at peak. So a
+small group waits until its oldest event has waited `linger_s`, or until `group_target`
+events are pending, like PostgreSQL's ``commit_delay``. It adds at most `linger_s` to a
+beacon's answer, never to anything the page waits for.
 """
 
 from __future__ import annotations
@@ -33,14 +43,21 @@ class Sink(Protocol[T_contra]):
 class AsyncIngest(Generic[T]):
     """Group commit for one sink (events, or hits in a serving worker)."""
 
-    def __init__(self, writer: Sink[T]) -> None:
+    def __init__(self, writer: Sink[T], *, linger_s: float = 0.0, group_target: int = 32) -> None:
+        if linger_s < 0 or group_target < 1:
+            raise ValueError("linger_s must be >= 0 and group_target >= 1")
         self.writer = writer
+        self.linger_s = linger_s
+        self.group_target = group_target
         self._pending: list[T] = []
+        self._oldest = 0.0  # loop time when the pending group got its first event
         self._waiters: list[asyncio.Future[None]] = []
         self._wake: asyncio.Event | None = None
+        self._full: asyncio.Future[None] | None = None  # set when lingering may stop
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._in_flight = 0
+        self.groups = 0  # groups handed to the writer (their mean size shows in stats)
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -48,7 +65,10 @@ class AsyncIngest(Generic[T]):
 
     async def submit(self, events: Sequence[T]) -> None:
         """Return once `events` are durable; raise what the writer raised otherwise."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        if not self._pending:
+            self._oldest = loop.time()
         self._pending.extend(events)
         self._waiters.append(fut)
         self._kick()
@@ -56,6 +76,8 @@ class AsyncIngest(Generic[T]):
 
     def submit_nowait(self, events: Sequence[T]) -> None:
         """Queue events whose durability nobody waits for (they still go through the spool)."""
+        if not self._pending:
+            self._oldest = asyncio.get_running_loop().time()
         self._pending.extend(events)
         self._kick()
 
@@ -63,6 +85,23 @@ class AsyncIngest(Generic[T]):
         if self._wake is None:
             raise RuntimeError("AsyncIngest.start() was not called")
         self._wake.set()
+        full = self._full
+        if full is not None and len(self._pending) >= self.group_target and not full.done():
+            full.set_result(None)
+
+    async def _linger(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let a small group wait for company (see the module's docstring)."""
+        delay = self._oldest + self.linger_s - loop.time()
+        if delay <= 0 or len(self._pending) >= self.group_target or self._closing:
+            return
+        full: asyncio.Future[None] = loop.create_future()
+        self._full = full
+        timer = loop.call_later(delay, _resolve, full)
+        try:
+            await full
+        finally:
+            timer.cancel()
+            self._full = None
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -71,9 +110,12 @@ class AsyncIngest(Generic[T]):
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                if self.linger_s:
+                    await self._linger(loop)
                 group, self._pending = self._pending, []
                 waiters, self._waiters = self._waiters, []
                 self._in_flight = len(group)
+                self.groups += 1
                 error: BaseException | None = None
                 try:
                     await loop.run_in_executor(None, self.writer.submit, group)
@@ -98,7 +140,14 @@ class AsyncIngest(Generic[T]):
     async def close(self) -> None:
         """Write what is pending, then stop."""
         self._closing = True
+        if self._full is not None and not self._full.done():
+            self._full.set_result(None)
         if self._wake is not None:
             self._wake.set()
         if self._task is not None:
             await self._task
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

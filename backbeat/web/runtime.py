@@ -295,7 +295,7 @@ def open_runtime(
         decider=decider,
         stats=stats,
         touches=MemoryTouchLog(),
-        ingest=AsyncIngest(writer),
+        ingest=AsyncIngest(writer, linger_s=settings.group_commit_ms / 1000),
         clock=now,
         new_id=ids,
         owns_catalog=owns,

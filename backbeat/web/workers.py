@@ -97,6 +97,7 @@ class IngestProcess:
             rejections=rt.rejections,
             flush_rows=self.settings.flush_rows,
             flush_interval_s=self.settings.flush_interval_ms / 1000,
+            nice=self.settings.ingest_nice,
         )
         service.start()
         self.service = service
@@ -130,7 +131,7 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     hit_sink = SpoolSink(hits_dir(settings), HitCodec(), seal_ms=settings.handoff_seal_ms)
     rt = open_runtime(settings, store=store, writer=writer)
     rt.hit_sink = hit_sink
-    rt.hits = AsyncIngest(hit_sink)
+    rt.hits = AsyncIngest(hit_sink, linger_s=settings.group_commit_ms / 1000)
     shared = settings.counters_backend is not CountersBackend.MEMORY
 
     def on_message(message: object) -> None:

@@ -161,3 +161,27 @@ def test_storing_waits_for_a_full_batch_or_the_interval(loop: Loop, tmp_path: Pa
     loop.consumer.flush_interval_s = 0.0
     loop.consumer.run_once()
     assert loop.store.count() == 4
+
+
+def _nice_of(tid: int) -> int:
+    """A thread's niceness as the kernel reports it (/proc/<pid>/task/<tid>/stat, field 19)."""
+    stat = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(stat[16])
+
+
+def test_the_counting_thread_runs_below_the_serving_threads(loop: Loop) -> None:
+    import threading
+
+    own = _nice_of(threading.get_native_id())
+    loop.consumer.nice = 5
+    loop.consumer.start()
+    try:
+        thread = loop.consumer._thread
+        assert thread is not None and thread.native_id is not None
+        deadline = time.monotonic() + 10
+        while _nice_of(thread.native_id) == own and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _nice_of(thread.native_id) == min(19, own + 5)
+        assert _nice_of(threading.get_native_id()) == own  # the rest of the process is not
+    finally:
+        loop.consumer.stop(drain=False)
