@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     flush_rows: int = Field(default=5000, gt=0)
     flush_interval_ms: int = Field(default=500, gt=0)
     group_commit_ms: float = Field(
-        default=2.0,
+        default=0.0,
         ge=0,
         le=50,
         description="how long an acknowledged event may wait for others to share its fsync",

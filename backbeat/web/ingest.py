@@ -18,7 +18,10 @@ their own; at moderate load they do not (two workers at 3,000 beacons a second e
 one beacon per fsync), and a beacon then costs several times what it costs at peak. So a
 small group waits until its oldest event has waited `linger_s`, or until `group_target`
 events are pending, like PostgreSQL's ``commit_delay``. It adds at most `linger_s` to a
-beacon's answer, never to anything the page waits for.
+beacon's answer, never to anything the page waits for. It is off by default: on the
+benchmark machine 2 ms saved little at half load and cost throughput at peak, where a
+closed loop of browsers waits out the linger (docs/benchmarks.md, session 5); it is for
+disks whose flush is slow.
 """
 
 from __future__ import annotations
