@@ -138,7 +138,11 @@ def serve(
             "`backbeat init` (or `backbeat db upgrade`) first.[/red]"
         )
         raise typer.Exit(2)
-    console.print(f"Backbeat on http://{host}:{port}  (API docs: {settings.base_url}/api/docs)")
+    local = f"http://{host}:{port}"
+    console.print(f"Backbeat on {local}  (API docs: {local}/api/docs)")
+    if settings.base_url.rstrip("/") != local:
+        # Links and the tag must name the public address; say which, in case it is stale.
+        console.print(f"Tracking links and the ad tag use {settings.base_url} (BACKBEAT_BASE_URL)")
     if n > 1:
         if reload:
             err.print("[red]--reload serves one process: leave out --workers[/red]")

@@ -36,3 +36,6 @@ def test_workers_on_a_taken_port_say_so(env: Path) -> None:
     assert f"Cannot listen on 127.0.0.1:{port}" in result.output
     assert "in use" in result.output
     assert "ingest process" not in result.output  # refused before anything started
+    # the banner names where this server listens, and the public address links will use
+    assert f"API docs: http://127.0.0.1:{port}/api/docs" in result.output
+    assert "Tracking links and the ad tag use http://127.0.0.1:8000" in result.output
