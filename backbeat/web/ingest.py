@@ -60,7 +60,7 @@ class AsyncIngest(Generic[T]):
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._in_flight = 0
-        self.groups = 0  # groups handed to the writer (their mean size shows in stats)
+        self.groups = 0  # groups handed to the writer so far
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -68,25 +68,21 @@ class AsyncIngest(Generic[T]):
 
     async def submit(self, events: Sequence[T]) -> None:
         """Return once `events` are durable; raise what the writer raised otherwise."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        if not self._pending:
-            self._oldest = loop.time()
-        self._pending.extend(events)
-        self._waiters.append(fut)
-        self._kick()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(events)
+        self._waiters.append(fut)  # before the writer task can run again: no await between
         await fut
 
     def submit_nowait(self, events: Sequence[T]) -> None:
         """Queue events whose durability nobody waits for (they still go through the spool)."""
+        self._enqueue(events)
+
+    def _enqueue(self, events: Sequence[T]) -> None:
+        if self._wake is None:
+            raise RuntimeError("AsyncIngest.start() was not called")
         if not self._pending:
             self._oldest = asyncio.get_running_loop().time()
         self._pending.extend(events)
-        self._kick()
-
-    def _kick(self) -> None:
-        if self._wake is None:
-            raise RuntimeError("AsyncIngest.start() was not called")
         self._wake.set()
         full = self._full
         if full is not None and len(self._pending) >= self.group_target and not full.done():
