@@ -1,7 +1,8 @@
 """HTTP benchmark: ad decisions and impression beacons per second through a real server.
 
     .venv/bin/python bench/bench_http.py [--server uvicorn|granian|both] [--runs 3]
-        [--duration 15] [--connections 64] [--campaigns 10000] [--json out.json]
+        [--generator c|python] [--duration 15] [--connections 64] [--campaigns 10000]
+        [--json out.json]
 
 Per run, on this machine and against 127.0.0.1 only:
 
@@ -18,8 +19,10 @@ Per run, on this machine and against 127.0.0.1 only:
    not one recovering from overload. How long that took ("settled after") and the server
    CPU per request including it are reported: a peak the ingest process cannot keep up
    with shows there, not in the peak's own figures.
-   b. decisions at half of that peak: an open-loop generator (httpload.py) holding a fixed
-      arrival rate, latency counted from each request's scheduled time;
+   b. decisions at half of that peak: an open-loop generator holding a fixed arrival
+      rate, latency counted from each request's scheduled time (``--generator c``, the
+      default: openloop.c, which uses about a tenth of the CPU of ``--generator python``,
+      httpload.open_loop; both print their own CPU per request);
    c. impression links collected from ``/serve`` (three slots per page view), each with
       the User-Agent its ad was served to;
    d. impression beacons at peak (wrk walks the links, each one a first impression, sent
@@ -65,6 +68,7 @@ WRK_DIR = servers.BENCH_DIR / "wrk"
 COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "BR", "MX", "SE", "NL", "JP", "ES")
 TARGETS = {"decisions": 8_000, "beacons": 12_000}
 P99_TARGET_MS = 20.0
+GENERATORS = {"c": "openloop.c", "python": "httpload.open_loop"}
 
 
 # inputs ----------------------------------------------------------------------------------
@@ -280,8 +284,9 @@ def measured_open_loop(
     label: str,
 ) -> tuple[Measure, httpload.OpenLoopResult]:
     cpu0 = server.cpu_s()
+    run = httpload.open_loop_native if args.generator == "c" else httpload.open_loop
     with rss_sampler(server) as rss:
-        res = httpload.open_loop(
+        res = run(
             "127.0.0.1",
             server.port,
             make,
@@ -299,13 +304,20 @@ def measured_open_loop(
         errors=res.failures,
         rss_mb=max(rss) / 1024,
         cpu_us=(server.cpu_s() - cpu0) / max(1, res.completed) * 1e6,
-        command=f"httpload.open_loop(rate={rate:.0f}/s, {duration_s:g} s, "
+        command=f"{GENERATORS[args.generator]}(rate={rate:.0f}/s, {duration_s:g} s, "
         f"{args.connections} connections) {label}",
         extra={
             "target_rate": rate,
+            "generator_cpu_us": res.cpu_s / max(1, res.completed) * 1e6,
             "service_p50_ms": res.percentile(50, service=True) / 1000,
             "service_p99_ms": res.percentile(99, service=True) / 1000,
         },
+    )
+    print(
+        f"  {label}: {m.rps:,.0f}/s of {rate:,.0f}/s, p99 {m.p99_ms:.1f} ms, server CPU "
+        f"{m.cpu_us:,.0f} µs/req, generator ({args.generator}) CPU "
+        f"{m.extra['generator_cpu_us']:,.0f} µs/req",
+        flush=True,
     )
     return m, res
 
@@ -621,6 +633,13 @@ def main() -> None:
     ap.add_argument("--user-agents", type=int, default=10_000)
     ap.add_argument(
         "--seed-cache", default=str(Path(tempfile.gettempdir()) / "backbeat-bench-http")
+    )
+    ap.add_argument(
+        "--generator",
+        choices=sorted(GENERATORS),
+        default="c",
+        help="open-loop generator for the half-load phases: c (openloop.c, little CPU, as "
+        "wrk2 would) or python (httpload.open_loop, which competes with the server for CPU)",
     )
     ap.add_argument("--json", type=Path, help="write every run's figures here")
     args = ap.parse_args()

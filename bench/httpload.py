@@ -8,6 +8,10 @@
   measured from the request's *scheduled* time, so when the server falls behind the
   queueing shows in the figures instead of silently lowering the rate (no coordinated
   omission). wrk v4 cannot hold a rate, hence this.
+* :func:`open_loop_native` is the same open loop run by ``openloop.c`` (compiled on first
+  use with the system C compiler): the same schedule, queueing and latency definition at a
+  small fraction of the CPU. On a 2-core machine the Python generator's own CPU competes
+  with the server it measures; the C one leaves most of it to the server, as wrk2 would.
 
 Only loopback targets are accepted. Responses must carry Content-Length (Starlette,
 uvicorn, granian and nginx's static files all do). Runs on uvloop (a dependency of
@@ -16,13 +20,20 @@ uvicorn[standard]).
 
 from __future__ import annotations
 
+import array
 import asyncio
 import ipaddress
 import math
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import uvloop
@@ -127,6 +138,8 @@ class OpenLoopResult:
     failures: int = 0  # transport errors and requests still open at the cut-off
     latencies_us: list[float] = field(default_factory=list)  # from scheduled time
     service_us: list[float] = field(default_factory=list)  # from the actual send
+    generator: str = "python"
+    cpu_s: float = math.nan  # CPU the generator itself used (user + system)
 
     @property
     def achieved_rate(self) -> float:
@@ -208,8 +221,81 @@ def open_loop(
     check_loopback(host)
     if rate <= 0 or duration_s <= 0 or duration_s > 600:
         raise LoadError("rate must be positive and duration between 0 and 600 s")
-    return _run(_open_loop(host, port, make_request, rate, duration_s, connections, grace_s))
+    cpu0 = time.process_time()
+    result = _run(_open_loop(host, port, make_request, rate, duration_s, connections, grace_s))
+    result.cpu_s = time.process_time() - cpu0  # this process: the loop and any sampler thread
+    return result
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(coro)
+
+
+SOURCE = Path(__file__).with_name("openloop.c")
+
+
+def native_binary(build_dir: Path | None = None) -> Path:
+    """``openloop.c`` compiled (once per source change) into `build_dir`."""
+    build_dir = build_dir or Path(tempfile.gettempdir()) / "backbeat-bench-bin"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    binary = build_dir / "openloop"
+    if not binary.exists() or binary.stat().st_mtime < SOURCE.stat().st_mtime:
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc is None:
+            raise LoadError("open_loop_native needs a C compiler (apt-get install gcc)")
+        tmp = build_dir / f"openloop.{os.getpid()}"
+        subprocess.run([cc, "-O2", "-o", str(tmp), str(SOURCE)], check=True)
+        tmp.replace(binary)
+    return binary
+
+
+def open_loop_native(
+    host: str,
+    port: int,
+    make_request: Callable[[int], bytes],
+    *,
+    rate: float,
+    duration_s: float,
+    connections: int = 64,
+    grace_s: float = 5.0,
+) -> OpenLoopResult:
+    """:func:`open_loop`, run by the C generator; also reports the generator's CPU."""
+    check_loopback(host)
+    if rate <= 0 or duration_s <= 0 or duration_s > 600:
+        raise LoadError("rate must be positive and duration between 0 and 600 s")
+    total = int(rate * duration_s)
+    with tempfile.TemporaryDirectory(prefix="backbeat-openloop-") as tmp:
+        reqs, out = Path(tmp) / "requests.bin", Path(tmp) / "out.bin"
+        with reqs.open("wb") as f:
+            for i in range(total):
+                r = make_request(i)
+                f.write(struct.pack("<I", len(r)) + r)
+        ip = "127.0.0.1" if host == "localhost" else host
+        cmd = [str(native_binary()), ip, str(port), repr(rate), repr(duration_s)]
+        cmd += [str(connections), repr(grace_s), str(reqs), str(out)]
+        proc = subprocess.run(
+            cmd, check=False, capture_output=True, text=True, timeout=duration_s + grace_s + 60
+        )
+        if proc.returncode != 0:
+            raise LoadError(f"openloop failed ({proc.returncode}): {proc.stderr.strip()}")
+        summary = proc.stdout.split()
+        fields = dict(zip(summary[0:-3:2], map(int, summary[1:-3:2]), strict=True))
+        records = array.array("I")
+        records.frombytes(out.read_bytes())
+    if records.itemsize != 4:
+        raise LoadError("this platform's unsigned int is not 32 bits")
+    result = OpenLoopResult(
+        rate=rate,
+        duration_s=duration_s,
+        sent=fields["sent"],
+        completed=fields["completed"],
+        failures=fields["failures"],
+        latencies_us=[float(v) for v in records[1::3]],
+        service_us=[float(v) for v in records[2::3]],
+        generator="c",
+        cpu_s=float(summary[-2]) + float(summary[-1]),
+    )
+    result.statuses.update(records[0::3])
+    if len(records) != 3 * result.completed:
+        raise LoadError(f"openloop wrote {len(records)} values for {result.completed} responses")
+    return result

@@ -1,10 +1,12 @@
 """Where the beacons' half-load tail comes from: latency over time at a fixed arrival rate.
 
     .venv/bin/python bench/probe_tail.py [--rates 1000,1500] [--seconds 30] [--workers 2]
+        [--generator c|python]
 
 Starts ``backbeat serve --workers N`` on a copy of the seeded catalog (run bench_http.py once
 first), collects first-impression links from ``/serve``, then sends beacons open-loop at
-each rate (httpload, latency from each request's scheduled time). Besides p50/p99 it prints
+each rate (openloop.c, or httpload with ``--generator python``; latency from each request's
+scheduled time). Besides p50/p99 it prints
 every 100 ms window whose slowest beacon took over `--slow-ms`, with the wall-clock time
 the run ended, so slow windows can be lined up with what the server did then (a block's
 slates being built, a DuckDB checkpoint, a garbage collection). This is how the slates'
@@ -32,6 +34,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--links", type=int, default=60_000)
     ap.add_argument("--slow-ms", type=float, default=15.0)
+    ap.add_argument(
+        "--generator", choices=sorted(bench_http.GENERATORS), default="c",
+        help="openloop.c (c) or httpload.open_loop (python)",
+    )
     ap.add_argument("--threads", action="store_true", help="print each thread's CPU per beacon")
     ap.add_argument(
         "--spy",
@@ -68,7 +74,8 @@ def main() -> None:
                 )
             cpu0 = srv.cpu_s()
             threads0 = servers.thread_cpu_s(srv.process.pid)
-            res = httpload.open_loop(
+            run = httpload.open_loop_native if args.generator == "c" else httpload.open_loop
+            res = run(
                 "127.0.0.1", srv.port, make, rate=rate, duration_s=args.seconds, connections=64
             )
             cpu = (srv.cpu_s() - cpu0) / max(1, res.completed) * 1e6
@@ -78,7 +85,9 @@ def main() -> None:
             print(
                 f"rate {rate:,.0f}/s: achieved {res.achieved_rate:,.0f}/s, "
                 f"p50 {res.percentile(50) / 1000:.1f} ms, p99 {res.percentile(99) / 1000:.1f} ms, "
-                f"server CPU {cpu:,.0f} µs/beacon, statuses {dict(res.statuses)}"
+                f"server CPU {cpu:,.0f} µs/beacon, generator ({args.generator}) CPU "
+                f"{res.cpu_s / max(1, res.completed) * 1e6:,.0f} µs/beacon, "
+                f"statuses {dict(res.statuses)}"
             )
             per = max(1, int(rate / 10))  # completions per 100 ms window, in order
             lat = res.latencies_us
@@ -88,11 +97,13 @@ def main() -> None:
                 if worst > args.slow_ms:
                     slow.append(f"{k / 10:.1f}s:{worst:.0f}ms")
             if args.threads:
-                shown = servers.thread_cpu_used(threads0, threads1)[:8]
+                shown = [  # every thread that used at least 1 µs per beacon
+                    (key, s) for key, s in servers.thread_cpu_used(threads0, threads1)
+                    if s / max(1, res.completed) * 1e6 >= 1
+                ]
                 print("  CPU per beacon by thread: " + ", ".join(
                     f"{'ingest' if pid == srv.process.pid else 'worker'} {pid}/{tid}"
-                    f"{' (main)' if pid == tid else ''}"
-                    f"{' (rust)' if servers.thread_comm(pid, tid).startswith('tokio') else ''} "
+                    f" ({'main' if pid == tid else servers.thread_comm(pid, tid)}) "
                     f"{s / max(1, res.completed) * 1e6:.0f} µs"
                     for (pid, tid), s in shown
                 ))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,9 @@ from backbeat.web.ingest import AsyncIngest
 from backbeat.web.runtime import Runtime, open_runtime, settle_heap
 
 log = logging.getLogger(__name__)
+
+
+HIT_INLINE_MAX = 8  # hits per group written on the event loop's thread (see below)
 
 
 def hits_dir(settings: Settings) -> Path:
@@ -131,7 +135,15 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     hit_sink = SpoolSink(hits_dir(settings), HitCodec(), seal_ms=settings.handoff_seal_ms)
     rt = open_runtime(settings, store=store, writer=writer)
     rt.hit_sink = hit_sink
-    rt.hits = AsyncIngest(hit_sink, linger_s=settings.group_commit_ms / 1000)
+    # A small group is written on the event loop's thread: the hop to an executor thread
+    # and back (two wake-ups, two GIL hand-offs) costs more CPU than the write itself. Hits
+    # wait for an fdatasync, so only small groups stay on the loop (a large one, at peak,
+    # lets the loop go on while it syncs); decision events are written without one, always
+    # inline. Measured in docs/benchmarks.md (session 6).
+    rt.hits = AsyncIngest(
+        hit_sink, linger_s=settings.group_commit_ms / 1000, inline_max=HIT_INLINE_MAX
+    )
+    rt.ingest.inline_max = sys.maxsize
     shared = settings.counters_backend is not CountersBackend.MEMORY
 
     def on_message(message: object) -> None:

@@ -1,4 +1,4 @@
-"""AsyncIngest: group commit on the event loop, and lingering for company."""
+"""AsyncIngest: group commit on the event loop, lingering for company, inline writes."""
 
 from __future__ import annotations
 
@@ -144,10 +144,51 @@ def test_submit_before_start_and_bad_settings_are_refused() -> None:
         AsyncIngest(Recorder(), linger_s=-1)
     with pytest.raises(ValueError):
         AsyncIngest(Recorder(), group_target=0)
+    with pytest.raises(ValueError):
+        AsyncIngest(Recorder(), inline_max=-1)
 
     async def main() -> None:
         ingest: AsyncIngest[int] = AsyncIngest(Recorder())
         with pytest.raises(RuntimeError, match="start"):
             ingest.submit_nowait([1])
+
+    run(main())
+
+
+class ThreadRecorder:
+    """A sink that records which thread wrote each group."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[int, list[int]]] = []
+
+    def submit(self, items: Sequence[int]) -> None:
+        self.writes.append((threading.get_ident(), list(items)))
+
+
+def test_small_groups_are_written_on_the_loop_and_large_ones_in_a_thread() -> None:
+    async def main() -> None:
+        sink = ThreadRecorder()
+        ingest: AsyncIngest[int] = AsyncIngest(sink, inline_max=2)
+        ingest.start()
+        loop_thread = threading.get_ident()
+        await ingest.submit([1, 2])  # small: inline
+        await asyncio.gather(ingest.submit([3, 4]), ingest.submit([5]))  # one group of 3
+        await ingest.close()
+        assert [items for _, items in sink.writes] == [[1, 2], [3, 4, 5]]
+        assert sink.writes[0][0] == loop_thread
+        assert sink.writes[1][0] != loop_thread
+
+    run(main())
+
+
+def test_an_inline_write_that_fails_reaches_its_waiters() -> None:
+    async def main() -> None:
+        sink = Recorder(fail=True)
+        ingest: AsyncIngest[int] = AsyncIngest(sink, inline_max=10)
+        ingest.start()
+        with pytest.raises(OSError, match="disk full"):
+            await ingest.submit([1])
+        await ingest.close()
+        assert sink.groups == [[1]]
 
     run(main())
