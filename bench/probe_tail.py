@@ -45,6 +45,7 @@ def main() -> None:
         help="record every thread with py-spy during each rate into <this>-<rate>.txt "
         "(raw stacks, as profile_http.py --raw keeps them)",
     )
+    ap.add_argument("--keep-log", type=Path, help="copy the server's log here at the end")
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
     ws = bench_http.seeded_workspace(args.seed_cache, "backbeat-tail-")
@@ -111,6 +112,8 @@ def main() -> None:
             print("  " + " ".join(slow))
     finally:
         srv.stop()
+        if args.keep_log is not None:
+            shutil.copyfile(srv.log_path, args.keep_log)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -44,6 +44,9 @@ from backbeat.tracking.rejections import Rejections
 log = logging.getLogger(__name__)
 
 MAX_SEGMENTS_PER_ROUND = 64
+# Effects entries per published message: a worker replays one message holding its GIL
+# (about a millisecond for 500 here), so its event loop never waits long behind a replay.
+EFFECTS_PER_MESSAGE = 500
 
 
 @dataclass
@@ -162,7 +165,8 @@ class HitConsumer:
         effects = self.recorder.drain()
         effects.creatives = creative_counts(counted)
         if effects:
-            self.publish(effects)
+            for part in effects.split(EFFECTS_PER_MESSAGE):
+                self.publish(part)
         return len(row_refs) + len(hit_refs)
 
     def _store(self) -> None:

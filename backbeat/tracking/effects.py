@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from backbeat.domain.events import Event, EventType
 from backbeat.serving.stats import CreativeStats
@@ -51,6 +52,36 @@ class Effects:
 
     def __len__(self) -> int:
         return len(self.spend) + len(self.exposures) + len(self.members) + len(self.creatives)
+
+    def split(self, max_entries: int) -> list[Effects]:
+        """These effects as messages of at most about `max_entries` entries each, in order
+        (spend and creative counts ride in the first). Applying them one after another is
+        applying the whole: every entry is additive.
+
+        A worker applies a message holding its GIL, and unpickles it holding it too; one
+        message of a round that lagged (tens of thousands of entries) held a worker's event
+        loop off for a quarter of a second, so the ingest loop publishes bounded ones."""
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        if len(self) <= max_entries:
+            return [self]
+        out: list[Effects] = []
+        first = Effects(spend=self.spend, creatives=self.creatives)
+        room = max(0, max_entries - len(first))
+        current = first
+        for attr in ("exposures", "members"):
+            items: list[Any] = getattr(self, attr)
+            i = 0
+            while i < len(items):
+                if room == 0:
+                    out.append(current)
+                    current, room = Effects(), max_entries
+                take = items[i : i + room]
+                getattr(current, attr).extend(take)
+                i += len(take)
+                room -= len(take)
+        out.append(current)
+        return [e for e in out if e]
 
 
 @dataclass

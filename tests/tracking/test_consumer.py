@@ -97,6 +97,23 @@ def test_two_workers_hits_are_counted_once_across_workers(loop: Loop, tmp_path: 
     assert not list((tmp_path / "hits").glob("*/seg-*.log"))  # consumed and removed
 
 
+def test_a_large_rounds_effects_go_out_in_bounded_messages(
+    loop: Loop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("backbeat.tracking.consumer.EFFECTS_PER_MESSAGE", 3)
+    w1 = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w1")
+    decisions = [f"019ac9f0-3a40-7c3e-9a1b-0000000002{i:02d}" for i in range(6)]
+    w1.submit([imp(d, f"i{n}", NOW + n) for n, d in enumerate(decisions)])
+    w1.close()
+    loop.consumer.stop(drain=True)
+    assert len(loop.published) > 1
+    assert all(len(fx) <= 3 for fx in loop.published)
+    # together, what one message would have said: six impressions' spend and exposures
+    assert sum(fx.spend.get((101, "2025-11-28"), 0) for fx in loop.published) == 6 * 2_500
+    assert len([e for fx in loop.published for e in fx.exposures]) == 6
+    assert [c for fx in loop.published for c in fx.creatives] == [(202, 6, 0)]
+
+
 def test_hits_of_a_round_are_counted_in_time_order(loop: Loop, tmp_path: Path) -> None:
     click = make_payload(kind=EventType.CLICK, decision_id=DECISIONS[2])
     early = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w1")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from backbeat.config import Settings
 from backbeat.domain.audience import Engagement
 from backbeat.domain.events import EventType
@@ -90,3 +92,38 @@ def test_shared_counters_get_only_the_creative_counts() -> None:
     assert apply_effects(fx, counters, stats, counters_too=False) == 1
     assert counters.spend(7, "2025-11-28").total_micros == 0
     assert stats.get(202) == (3, 1)
+
+
+def test_effects_split_into_bounded_messages_that_apply_as_the_whole() -> None:
+    big = Effects(
+        spend={(7, "2025-11-28"): 3_000, (8, "2025-11-28"): 10},
+        exposures=[(f"h{i:021d}", i % 5, NOW + i, 3600) for i in range(1_203)],
+        members=[("viewed:7", f"h{i:021d}", NOW + i, 86_400) for i in range(640)],
+        creatives=[(70, 12, 1)],
+    )
+    parts = big.split(500)
+    assert all(len(p) <= 500 for p in parts)
+    assert len(parts) == 4  # 3 + 1,203 + 640 entries
+    assert parts[0].spend == big.spend and parts[0].creatives == big.creatives
+    assert [e for p in parts for e in p.exposures] == big.exposures
+    assert [m for p in parts for m in p.members] == big.members
+    assert big.split(10_000) == [big]
+
+    whole, pieces = MemoryCounters(), MemoryCounters()
+    whole_stats, piece_stats = CreativeStats(), CreativeStats()
+    apply_effects(big, whole, whole_stats)
+    for p in parts:
+        apply_effects(pickle.loads(pickle.dumps(p)), pieces, piece_stats)
+    assert pieces.spend(7, "2025-11-28") == whole.spend(7, "2025-11-28")
+    for i in (0, 600, 1_202):
+        v = f"h{i:021d}"
+        assert pieces.exposures(v, [i % 5], NOW + 2_000, 3600) == whole.exposures(
+            v, [i % 5], NOW + 2_000, 3600
+        ) == {i % 5: 1}
+    assert pieces.engagement_count("viewed:7", "h" + "0" * 18 + "639", NOW + 700, 86_400) == 1
+    assert piece_stats.snapshot() == whole_stats.snapshot()
+
+
+def test_effects_split_refuses_a_size_below_one() -> None:
+    with pytest.raises(ValueError):
+        Effects().split(0)

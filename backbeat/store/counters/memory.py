@@ -221,9 +221,13 @@ class MemoryCounters:
             stripe = stripes[hash(key) & mask]
             with stripe.lock:
                 add(stripe, key, at, ttl_s, mono)
-        for stripe in stripes:  # what one-by-one writes would have swept meanwhile
-            with stripe.lock:
-                self._maybe_sweep(stripe, mono)
+        # What one-by-one writes would have swept meanwhile, but one stripe per call: the
+        # stripes fall due together, and sweeping all of a worker's series at once held
+        # its GIL (and its event loop) for tens of milliseconds. Replays come many times
+        # a second, so each due stripe is swept within a few calls.
+        due = min(stripes, key=lambda st: st.next_sweep)
+        with due.lock:
+            self._maybe_sweep(due, mono)
 
     # retargeting -----------------------------------------------------------
     def add_member(self, audience_key: str, visitor: str, now: float, ttl_s: int) -> None:

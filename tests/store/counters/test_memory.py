@@ -137,3 +137,21 @@ def test_a_bulk_replay_keeps_what_one_by_one_writes_keep() -> None:
             one.engagement_count(audience, visitor, at + 50, 86_400)
         )
     assert bulk.exposures("h1", [1], at + 50, 3600)[1] == 2  # i = 1 and 22; not the old one
+
+
+def test_a_bulk_replay_sweeps_one_due_stripe_per_call() -> None:
+    """Stripes fall due together; a worker's replay sweeps one at a time, so no single call
+    walks every series it holds (that held a worker's event loop off for tens of ms)."""
+    counters, clock = make(interval=30.0)
+    at = 1_700_000_000.0
+    counters.replay([(f"h{i}", 1, at, 60) for i in range(400)], [])  # first call: one sweep
+    swept_at = sorted(st.next_sweep for st in counters._stripes)
+    assert swept_at.count(0.0) == 15  # the others have not been swept yet
+    clock.advance(120)  # every series has expired
+    before = sum(len(st.series) for st in counters._stripes)
+    counters.replay([], [])
+    after = sum(len(st.series) for st in counters._stripes)
+    assert 0 < before - after < before  # one stripe emptied, not all of them
+    for _ in range(len(counters._stripes)):
+        counters.replay([], [])
+    assert sum(len(st.series) for st in counters._stripes) == 0
