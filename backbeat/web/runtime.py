@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -303,11 +304,22 @@ def open_runtime(
     )
 
 
+GIL_SWITCH_S = 0.0005
+
+
 def settle_heap() -> None:
     """Once a process's long-lived state is loaded (catalog index, warm counters, slates):
     take it out of the cyclic garbage collector's scans, and collect less often. Full
     collections over the index paused beacons for hundreds of milliseconds, and young
-    collections at the default threshold ran every few hundred allocations."""
+    collections at the default threshold ran every few hundred allocations.
+
+    Also shorten the GIL's switch interval from 5 ms to 0.5 ms. A serving process's event
+    loop shares the GIL with threads that hold it for milliseconds at a time (a worker
+    applying the ingest process's effects, the slate builder, the spool sealer); each time
+    the loop wants it back it waited up to the whole interval, several times per beacon
+    (docs/benchmarks.md, session 6: the half-load p99 after 30 s of load fell from 112 and
+    225 ms to 45 and 58 ms)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)
+    sys.setswitchinterval(GIL_SWITCH_S)
