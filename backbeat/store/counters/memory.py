@@ -20,6 +20,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 from backbeat.store.counters.limits import (
     DAY_BUCKET_TTL_S,
@@ -38,6 +39,17 @@ from backbeat.store.counters.protocol import Spend
 # to a full collection's walk; an object and a deque per series made every full pass of a
 # busy server tens of milliseconds longer, and those pauses were its latency tail.
 Series = tuple[float, ...]
+
+# The collector untracks a dict whose keys and values are all untracked (in a full
+# collection), and tracks it again, among the youngest objects, as soon as a fresh tuple
+# goes in: a new key or series is one. Every young collection then walked every entry of
+# every stripe's dicts, which in a worker holding 800,000 series took 45 ms a time, a
+# pause that grew with the state (docs/benchmarks.md, session 6). So each dict of tuples
+# holds one pinned entry whose value is a list, which the collector cannot untrack, and is
+# swept in place, never replaced: tracked from the start, the dicts are frozen with the
+# rest of the start-up heap (``gc.freeze()`` in web.runtime.settle_heap) and never walked.
+_PIN = object()
+_PINNED = [math.inf, math.inf]  # a deadline (either position) that never passes
 
 
 def _added(stamps: tuple[float, ...], ts: float, cutoff: float) -> tuple[float, ...]:
@@ -66,18 +78,33 @@ class _Stripe:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.totals: dict[int, int] = {}
-        self.days: dict[tuple[int, str], tuple[int, float]] = {}
+        self.days: dict[Hashable, Any] = {_PIN: _PINNED}
         self.claims: dict[str, float] = {}
-        self.rates: dict[tuple[str, int, int], tuple[int, float]] = {}
-        self.series: dict[Hashable, Series] = {}
+        self.rates: dict[Hashable, Any] = {_PIN: _PINNED}
+        self.series: dict[Hashable, Any] = {_PIN: _PINNED}
         self.next_sweep = 0.0
 
     def sweep(self, mono: float) -> None:
-        """Drop every expired entry. Campaign totals never expire (one int per campaign)."""
-        self.days = {k: v for k, v in self.days.items() if v[1] > mono}
-        self.claims = {k: v for k, v in self.claims.items() if v > mono}
-        self.rates = {k: v for k, v in self.rates.items() if v[1] > mono}
-        self.series = {k: v for k, v in self.series.items() if v[0] > mono}
+        """Drop every expired entry, in place (see _PIN). Campaign totals never expire
+        (one int per campaign)."""
+        for entries, deadline in ((self.days, 1), (self.rates, 1), (self.series, 0)):
+            for key in [k for k, v in entries.items() if v[deadline] <= mono]:
+                del entries[key]
+        for key in [k for k, v in self.claims.items() if v <= mono]:
+            del self.claims[key]
+
+    def clear(self) -> None:
+        self.totals.clear()
+        self.claims.clear()
+        for entries in (self.days, self.rates, self.series):
+            entries.clear()
+            entries[_PIN] = _PINNED
+
+    def size(self) -> int:
+        return (
+            len(self.totals) + len(self.days) + len(self.claims) + len(self.rates)
+            + len(self.series) - 3  # the pins
+        )
 
 
 class MemoryCounters:
@@ -252,7 +279,7 @@ class MemoryCounters:
         n = 0
         for s in self._stripes:
             with s.lock:
-                n += len(s.totals) + len(s.days) + len(s.claims) + len(s.rates) + len(s.series)
+                n += s.size()
         return n
 
     def sweep(self) -> None:
@@ -266,8 +293,4 @@ class MemoryCounters:
     def close(self) -> None:
         for s in self._stripes:
             with s.lock:
-                s.totals.clear()
-                s.days.clear()
-                s.claims.clear()
-                s.rates.clear()
-                s.series.clear()
+                s.clear()

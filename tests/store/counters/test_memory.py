@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backbeat.store.counters.limits import DAY_BUCKET_TTL_S, MAX_SERIES
-from backbeat.store.counters.memory import MemoryCounters
+from backbeat.store.counters.memory import _PIN, MemoryCounters
 from backbeat.store.counters.protocol import Spend
 from tests.store.counters.conftest import FakeClock
 
@@ -110,11 +110,56 @@ def test_series_are_invisible_to_the_garbage_collector() -> None:
     counters.record_exposure("h0", 1, 1_699_999_990.0, 3600)
     gc.collect()  # the collector untracks tuples that hold only untracked values
     entries = [
-        (key, value) for stripe in counters._stripes for key, value in stripe.series.items()
+        (key, value)
+        for stripe in counters._stripes
+        for key, value in stripe.series.items()
+        if key is not _PIN
     ]
     assert len(entries) == 4_001
     assert not any(gc.is_tracked(k) or gc.is_tracked(v) for k, v in entries)
     assert counters.exposures("h0", [1], 1_700_000_000.0, 3600) == {1: 2}
+
+
+def test_frozen_stripes_stay_out_of_young_collections() -> None:
+    """A dict the collector had untracked was tracked again, among the young objects, by
+    the next fresh series put in it, and every young collection then walked all of it."""
+    import gc
+
+    counters = MemoryCounters()
+    counters.replay([(f"h{i}", i % 7, 1_700_000_000.0 + i, 3600) for i in range(500)], [])
+    gc.collect()
+    gc.freeze()  # as web.runtime.settle_heap does once a process has loaded its state
+    try:
+        s = str(7)  # fresh (tracked) tuples below, not constants
+        counters.record_exposure("h" + s, 3, 1_700_000_100.0, 3600)
+        counters.replay([("h" + s, 4, 1_700_000_101.0, 3600)], [("viewed:" + s, "v", 1.0, 60)])
+        counters.hit("rate:" + s, 1_700_000_100.0, 60)
+        counters.add_spend(7, "2025-11-" + s.zfill(2), 1_000)
+        young = {id(o) for o in gc.get_objects(0)}
+        for stripe in counters._stripes:
+            for entries in (stripe.days, stripe.rates, stripe.series):
+                assert gc.is_tracked(entries)  # never untracked, so never re-tracked
+                assert id(entries) not in young
+    finally:
+        gc.unfreeze()
+
+
+def test_sweeping_keeps_each_dict_and_its_pin() -> None:
+    counters, clock = make(interval=1.0)
+    counters.record_exposure("h1", 1, 1_700_000_000.0, 60)
+    counters.hit("rate:h1", 1_700_000_000.0, 60)
+    counters.add_spend(1, "2025-11-28", 500)
+    before = [id(d) for st in counters._stripes for d in (st.days, st.rates, st.series)]
+    clock.advance(3 * DAY_BUCKET_TTL_S)
+    counters.sweep()
+    assert counters.entries() == 1  # campaign 1's total, which never expires
+    after = [id(d) for st in counters._stripes for d in (st.days, st.rates, st.series)]
+    assert after == before  # swept in place: the frozen dicts stay the ones in use
+    for st in counters._stripes:
+        assert _PIN in st.days and _PIN in st.rates and _PIN in st.series
+    counters.close()
+    assert counters.entries() == 0
+    assert all(_PIN in st.series for st in counters._stripes)
 
 
 def test_a_bulk_replay_keeps_what_one_by_one_writes_keep() -> None:
@@ -148,10 +193,10 @@ def test_a_bulk_replay_sweeps_one_due_stripe_per_call() -> None:
     swept_at = sorted(st.next_sweep for st in counters._stripes)
     assert swept_at.count(0.0) == 15  # the others have not been swept yet
     clock.advance(120)  # every series has expired
-    before = sum(len(st.series) for st in counters._stripes)
+    before = counters.entries()
     counters.replay([], [])
-    after = sum(len(st.series) for st in counters._stripes)
+    after = counters.entries()
     assert 0 < before - after < before  # one stripe emptied, not all of them
     for _ in range(len(counters._stripes)):
         counters.replay([], [])
-    assert sum(len(st.series) for st in counters._stripes) == 0
+    assert counters.entries() == 0
