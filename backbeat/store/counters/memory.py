@@ -123,6 +123,13 @@ class MemoryCounters:
         self._mask = stripes - 1
         self._stripes = tuple(_Stripe() for _ in range(stripes))
         self._sweep_interval = sweep_interval_s
+        # Staggered: stripe i first falls due at (i + 1) / stripes of the interval, and then
+        # every interval after its last sweep, so the stripes of a busy process sweep one
+        # at a time. All falling due together, the writes of one effects message swept
+        # every stripe in a row (16 sweeps of 4-18 ms in a worker holding 800,000 series).
+        start = clock()
+        for i, stripe in enumerate(self._stripes):
+            stripe.next_sweep = start + sweep_interval_s * (i + 1) / stripes
 
     # internals -------------------------------------------------------------
     def _stripe(self, key: Hashable) -> tuple[_Stripe, float]:
