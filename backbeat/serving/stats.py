@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from backbeat.errors import ValidationFailed
+from backbeat.heap import PIN, pinned_dict
 
 _EMPTY = (0, 0)
 
@@ -18,7 +20,9 @@ class CreativeStats:
     """Thread-safe in-memory counts of valid impressions and clicks per creative id."""
 
     def __init__(self) -> None:
-        self._data: dict[int, tuple[int, int]] = {}
+        # Pinned (backbeat.heap): every recorded count is a fresh tuple, which would track
+        # an untracked dict of every creative among the young objects again.
+        self._data: dict[Any, tuple[int, int]] = pinned_dict()
         self._lock = threading.Lock()
 
     def get(self, creative_id: int) -> tuple[int, int]:
@@ -72,7 +76,9 @@ class CreativeStats:
     def snapshot(self) -> dict[int, tuple[int, int]]:
         """A copy of every count, for reports and tests."""
         with self._lock:
-            return dict(self._data)
+            out = dict(self._data)
+        del out[PIN]
+        return out
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._data) - 1  # the pin

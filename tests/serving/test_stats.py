@@ -60,3 +60,17 @@ def test_load_rejects_bad_rows_and_loads_nothing(row: object) -> None:
         s.load([(9, 1, 0), row])  # type: ignore[list-item]
     assert exc.value.fields[0].field == "rows[1]"
     assert s.get(9) == (0, 0)
+
+
+def test_counts_leave_the_pin_out_and_keep_the_dict_tracked() -> None:
+    import gc
+
+    from backbeat.heap import PIN
+
+    stats = CreativeStats()
+    stats.record_impression(7, 3)
+    stats.record_click(7)
+    assert stats.snapshot() == {7: (3, 1)} and len(stats) == 1
+    assert PIN not in stats.snapshot()
+    gc.collect()
+    assert gc.is_tracked(stats._data)  # never untracked, so never re-tracked as young

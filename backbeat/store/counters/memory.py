@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from backbeat.heap import pinned_dict, repin
 from backbeat.store.counters.limits import (
     DAY_BUCKET_TTL_S,
     MAX_SERIES,
@@ -40,16 +41,10 @@ from backbeat.store.counters.protocol import Spend
 # busy server tens of milliseconds longer, and those pauses were its latency tail.
 Series = tuple[float, ...]
 
-# The collector untracks a dict whose keys and values are all untracked (in a full
-# collection), and tracks it again, among the youngest objects, as soon as a fresh tuple
-# goes in: a new key or series is one. Every young collection then walked every entry of
-# every stripe's dicts, which in a worker holding 800,000 series took 45 ms a time, a
-# pause that grew with the state (docs/benchmarks.md, session 6). So each dict of tuples
-# holds one pinned entry whose value is a list, which the collector cannot untrack, and is
-# swept in place, never replaced: tracked from the start, the dicts are frozen with the
-# rest of the start-up heap (``gc.freeze()`` in web.runtime.settle_heap) and never walked.
-_PIN = object()
-_PINNED = [math.inf, math.inf]  # a deadline (either position) that never passes
+# Each stripe's dicts of tuples are pinned (backbeat.heap): a fresh series put in a dict
+# the collector had untracked tracked it again among the young objects, and every young
+# collection walked all its entries (45 ms a time in a worker holding 800,000 series).
+# They are swept in place, never replaced.
 
 
 def _added(stamps: tuple[float, ...], ts: float, cutoff: float) -> tuple[float, ...]:
@@ -78,14 +73,14 @@ class _Stripe:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.totals: dict[int, int] = {}
-        self.days: dict[Hashable, Any] = {_PIN: _PINNED}
+        self.days: dict[Hashable, Any] = pinned_dict()
         self.claims: dict[str, float] = {}
-        self.rates: dict[Hashable, Any] = {_PIN: _PINNED}
-        self.series: dict[Hashable, Any] = {_PIN: _PINNED}
+        self.rates: dict[Hashable, Any] = pinned_dict()
+        self.series: dict[Hashable, Any] = pinned_dict()
         self.next_sweep = 0.0
 
     def sweep(self, mono: float) -> None:
-        """Drop every expired entry, in place (see _PIN). Campaign totals never expire
+        """Drop every expired entry, in place (see above). Campaign totals never expire
         (one int per campaign)."""
         for entries, deadline in ((self.days, 1), (self.rates, 1), (self.series, 0)):
             for key in [k for k, v in entries.items() if v[deadline] <= mono]:
@@ -98,7 +93,7 @@ class _Stripe:
         self.claims.clear()
         for entries in (self.days, self.rates, self.series):
             entries.clear()
-            entries[_PIN] = _PINNED
+            repin(entries)
 
     def size(self) -> int:
         return (

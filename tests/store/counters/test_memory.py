@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from backbeat.heap import PIN as _PIN
 from backbeat.store.counters.limits import DAY_BUCKET_TTL_S, MAX_SERIES
-from backbeat.store.counters.memory import _PIN, MemoryCounters
+from backbeat.store.counters.memory import MemoryCounters
 from backbeat.store.counters.protocol import Spend
 from tests.store.counters.conftest import FakeClock
 
