@@ -21,8 +21,8 @@ Per run, on this machine and against 127.0.0.1 only:
    with shows there, not in the peak's own figures.
    b. decisions at half of that peak: an open-loop generator holding a fixed arrival
       rate, latency counted from each request's scheduled time (``--generator c``, the
-      default: openloop.c, which uses about a tenth of the CPU of ``--generator python``,
-      httpload.open_loop; both print their own CPU per request);
+      default: openloop.c, whose own latency floor against nginx is tighter than that of
+      ``--generator python``, httpload.open_loop; both print their own CPU per request);
    c. impression links collected from ``/serve`` (three slots per page view), each with
       the User-Agent its ad was served to;
    d. impression beacons at peak (wrk walks the links, each one a first impression, sent
@@ -638,8 +638,8 @@ def main() -> None:
         "--generator",
         choices=sorted(GENERATORS),
         default="c",
-        help="open-loop generator for the half-load phases: c (openloop.c, little CPU, as "
-        "wrk2 would) or python (httpload.open_loop, which competes with the server for CPU)",
+        help="open-loop generator for the half-load phases: c (openloop.c, as wrk2 would) "
+        "or python (httpload.open_loop, the generator of sessions 1-5)",
     )
     ap.add_argument("--json", type=Path, help="write every run's figures here")
     args = ap.parse_args()

@@ -9,9 +9,9 @@
   queueing shows in the figures instead of silently lowering the rate (no coordinated
   omission). wrk v4 cannot hold a rate, hence this.
 * :func:`open_loop_native` is the same open loop run by ``openloop.c`` (compiled on first
-  use with the system C compiler): the same schedule, queueing and latency definition at a
-  small fraction of the CPU. On a 2-core machine the Python generator's own CPU competes
-  with the server it measures; the C one leaves most of it to the server, as wrk2 would.
+  use with the system C compiler): the same schedule, queueing and latency definition,
+  with less latency of its own (its floor against nginx is tighter); both report the CPU
+  they used, which was about the same here.
 
 Only loopback targets are accepted. Responses must carry Content-Length (Starlette,
 uvicorn, granian and nginx's static files all do). Runs on uvloop (a dependency of
