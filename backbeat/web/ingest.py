@@ -14,9 +14,9 @@ disk. Events that need no acknowledgement (ad decisions) use :meth:`submit_nowai
 event loop's own thread instead. The hop to an executor thread and back costs two
 wake-ups and two GIL hand-offs, which on a small VM cost more CPU than writing a few
 hundred bytes: at moderate load, where a group holds one or two beacons, writing them
-inline saved about a tenth of a serving worker's CPU per beacon (docs/benchmarks.md,
-session 6). The loop then waits out the fdatasync, while the server's own threads keep
-reading requests, which form the next group. A large group (at peak) still goes to a
+inline saved about a tenth of the server's CPU per beacon (docs/benchmarks.md, session 6).
+The loop then waits out the fdatasync, while the server's own threads keep reading
+requests, which form the next group. A large group (at peak) still goes to a
 thread, so the loop goes on answering while it syncs.
 
 **Lingering** (`linger_s`, ``BACKBEAT_GROUP_COMMIT_MS``). An fdatasync costs far more than

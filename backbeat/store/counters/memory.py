@@ -250,10 +250,10 @@ class MemoryCounters:
             stripe = stripes[hash(key) & mask]
             with stripe.lock:
                 add(stripe, key, at, ttl_s, mono)
-        # What one-by-one writes would have swept meanwhile, but one stripe per call: the
-        # stripes fall due together, and sweeping all of a worker's series at once held
-        # its GIL (and its event loop) for tens of milliseconds. Replays come many times
-        # a second, so each due stripe is swept within a few calls.
+        # What one-by-one writes would have swept meanwhile, but one stripe per call:
+        # sweeping every due stripe of a worker's series at once held its GIL (and its
+        # event loop) for tens of milliseconds. Replays come many times a second, so each
+        # due stripe is swept within a few calls.
         due = min(stripes, key=lambda st: st.next_sweep)
         with due.lock:
             self._maybe_sweep(due, mono)
