@@ -7,7 +7,8 @@ boundary (by the injected clock) and builds the next block's slates; on start it
 prepares the current block.
 
 The thread shares the GIL with the event loop, and while it runs Python the loop waits for
-the GIL, up to the interpreter's 5 ms switch interval each time it has done some I/O. A
+the GIL, up to the interpreter's switch interval each time it has done some I/O (5 ms by
+default; a serving process shortens it to 0.5 ms, see ``web.runtime.settle_heap``). A
 prebuild at full speed (about 0.35 s of CPU for 10,000 campaigns) therefore starves the
 loop almost as the lazy build did. So the builder works in slices of `slice_s` seconds and
 sleeps `pause_s` after each (by default 1 ms of work, then 4 ms of sleep: a prebuild takes
