@@ -206,6 +206,13 @@ async def _open_loop(
     return result
 
 
+def _check_run(host: str, rate: float, duration_s: float) -> None:
+    """What both open loops refuse: a target off this machine, or an unbounded run."""
+    check_loopback(host)
+    if rate <= 0 or duration_s <= 0 or duration_s > 600:
+        raise LoadError("rate must be positive and duration between 0 and 600 s")
+
+
 def open_loop(
     host: str,
     port: int,
@@ -218,9 +225,7 @@ def open_loop(
 ) -> OpenLoopResult:
     """Send ``rate * duration_s`` requests (request i is ``make_request(i)``) at a fixed
     rate over at most `connections` connections; stop waiting `grace_s` after the last."""
-    check_loopback(host)
-    if rate <= 0 or duration_s <= 0 or duration_s > 600:
-        raise LoadError("rate must be positive and duration between 0 and 600 s")
+    _check_run(host, rate, duration_s)
     cpu0 = time.process_time()
     result = _run(_open_loop(host, port, make_request, rate, duration_s, connections, grace_s))
     result.cpu_s = time.process_time() - cpu0  # this process: the loop and any sampler thread
@@ -260,9 +265,7 @@ def open_loop_native(
     grace_s: float = 5.0,
 ) -> OpenLoopResult:
     """:func:`open_loop`, run by the C generator; also reports the generator's CPU."""
-    check_loopback(host)
-    if rate <= 0 or duration_s <= 0 or duration_s > 600:
-        raise LoadError("rate must be positive and duration between 0 and 600 s")
+    _check_run(host, rate, duration_s)
     total = int(rate * duration_s)
     with tempfile.TemporaryDirectory(prefix="backbeat-openloop-") as tmp:
         reqs, out = Path(tmp) / "requests.bin", Path(tmp) / "out.bin"
