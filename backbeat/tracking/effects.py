@@ -29,7 +29,6 @@ from typing import Any
 from backbeat.domain.events import Event, EventType
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.protocol import BulkReplay, Counters, Spend
-from backbeat.tracking.pipeline import SEEN_IMPRESSION
 
 
 @dataclass(slots=True)
@@ -123,13 +122,15 @@ class RecordingCounters:
     def claim(self, key: str, ttl_s: int) -> bool:
         return self.inner.claim(key, ttl_s)
 
+    def claimed(self, key: str) -> bool:
+        return self.inner.claimed(key)
+
     def hit(self, key: str, now: float, window_s: int) -> int:
         return self.inner.hit(key, now, window_s)
 
     def add_member(self, audience_key: str, visitor: str, now: float, ttl_s: int) -> None:
         self.inner.add_member(audience_key, visitor, now, ttl_s)
-        if audience_key != SEEN_IMPRESSION:  # read by counting only, never by decisions
-            self.effects.members.append((audience_key, visitor, now, ttl_s))
+        self.effects.members.append((audience_key, visitor, now, ttl_s))
 
     def engagement_count(self, audience_key: str, visitor: str, now: float, window_s: int) -> int:
         return self.inner.engagement_count(audience_key, visitor, now, window_s)

@@ -17,9 +17,9 @@ rate limiter counts everything that gets past them; the claims that consume a de
 one impression/view/click come last, so an event dropped for another reason never uses
 up the decision's legitimate event.
 
-"Impression seen" (needed by views and clicks) is a read, not a claim: the impression
-step records the decision in a short-lived set (``add_member`` on :data:`SEEN_IMPRESSION`)
-after winning its claim, and views/clicks read it with ``engagement_count``. Claiming the
+"Impression seen" (needed by views and clicks) is a read, not a claim: views and clicks
+ask ``claimed`` whether the decision's impression claim is held, which it is exactly when
+a valid impression won it (the claim is the impression's last step). Claiming the
 impression key from the click instead would work as a test but would mutate state: a
 click racing ahead of a slow impression beacon would both fail and poison the real
 impression as a duplicate. With a read, the click is the only casualty of that race.
@@ -45,13 +45,17 @@ from backbeat.tracking.signing import TrackingPayload
 from backbeat.tracking.useragent import is_bot
 from backbeat.tracking.visitor import Visitor
 
-SEEN_IMPRESSION = "seen-imp"  # add_member set keyed by decision id: "a valid impression"
 RATE_WINDOW_S = 60
 AUDIENCE_TTL_S = MAX_LOOKBACK_DAYS * 86_400
 _CLAIM_SLACK_S = 60
 _PREFETCH_WORDS = ("prefetch", "prerender", "preview")
 PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
 _TRACKED = frozenset({EventType.IMPRESSION, EventType.VIEWABLE, EventType.CLICK})
+
+
+def impression_claim(decision_id: str) -> str:
+    """The claim a decision's valid impression holds; views and clicks read it."""
+    return f"imp:{decision_id}"
 
 
 def audience_key(engagement: Engagement, campaign_id: int) -> str:
@@ -146,7 +150,8 @@ def _claim_ttl(ctx: EventContext, settings: Settings) -> int:
 # steps ---------------------------------------------------------------------------------
 def check_prefetch(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:
     """HEAD and speculative loads (prefetch, prerender, Safari preview) are not views."""
-    if ctx.method == "HEAD" or any(w in ctx.purpose for w in _PREFETCH_WORDS):
+    purpose = ctx.purpose
+    if ctx.method == "HEAD" or (purpose and any(w in purpose for w in _PREFETCH_WORDS)):
         return DropReason.PREFETCH
     return None
 
@@ -181,21 +186,16 @@ def check_impression_seen(
     ctx: EventContext, counters: Counters, settings: Settings
 ) -> DropReason | None:
     """A view or click needs a valid impression of the same decision first."""
-    seen = counters.engagement_count(
-        SEEN_IMPRESSION, ctx.payload.decision_id, ctx.now, _claim_ttl(ctx, settings)
-    )
+    seen = counters.claimed(impression_claim(ctx.payload.decision_id))
     return None if seen else DropReason.NO_IMPRESSION
 
 
 def claim_impression(
     ctx: EventContext, counters: Counters, settings: Settings
 ) -> DropReason | None:
-    """One impression per decision; the winner marks the decision as seen."""
-    ttl = _claim_ttl(ctx, settings)
-    if not counters.claim(f"imp:{ctx.payload.decision_id}", ttl):
-        return DropReason.DUPLICATE
-    counters.add_member(SEEN_IMPRESSION, ctx.payload.decision_id, ctx.now, ttl)
-    return None
+    """One impression per decision; the claim it wins also marks the decision as seen."""
+    ok = counters.claim(impression_claim(ctx.payload.decision_id), _claim_ttl(ctx, settings))
+    return None if ok else DropReason.DUPLICATE
 
 
 def claim_viewable(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:

@@ -37,7 +37,6 @@ from backbeat.store.events.writer import WriterStats
 from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
 from backbeat.tracking.hits import Counting, Hit
 from backbeat.tracking.ids import UUID7Generator, new_id
-from backbeat.tracking.pipeline import SEEN_IMPRESSION
 from backbeat.tracking.rejections import Rejections
 from backbeat.web.ingest import AsyncIngest
 from backbeat.web.profiles import warm_profiles
@@ -224,11 +223,10 @@ class Runtime:
             [since],
         )
         prefix = {"impression": "imp", "viewable": "view", "click": "click"}
-        moment = now.timestamp()
         for decision_id, kind, valid in rows:
+            if kind == "impression" and not valid:
+                continue  # only a valid impression holds its claim (views and clicks read it)
             self.counters.claim(f"{prefix[str(kind)]}:{decision_id}", ttl)
-            if kind == "impression" and valid:
-                self.counters.add_member(SEEN_IMPRESSION, str(decision_id), moment, ttl)
 
     def close(self) -> None:
         self.decider.stop_prebuild()

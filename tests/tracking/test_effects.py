@@ -13,7 +13,7 @@ from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.memory import MemoryCounters
 from backbeat.tracking.effects import Effects, RecordingCounters, apply_effects, creative_counts
 from backbeat.tracking.hits import Counting, count_hit
-from backbeat.tracking.pipeline import SEEN_IMPRESSION, audience_key
+from backbeat.tracking.pipeline import audience_key
 from backbeat.tracking.signing import sign
 from tests.tracking.conftest import NOW, SECRET, make_payload
 from tests.tracking.test_hits import hit
@@ -27,8 +27,8 @@ def test_recording_notes_the_writes_decisions_read_and_nothing_else() -> None:
     rec.add_spend(7, "2025-11-28", 500)  # summed: only a budget's total matters
     rec.record_exposure(VISITOR, 7, NOW, 3600)
     rec.add_member("viewed:7", VISITOR, NOW, 86_400)
-    rec.add_member(SEEN_IMPRESSION, "decision-1", NOW, 600)  # counting's own bookkeeping
     assert rec.claim("imp:decision-1", 600) and not rec.claim("imp:decision-1", 600)
+    assert rec.claimed("imp:decision-1") and not rec.claimed("imp:decision-2")
     rec.hit("rate:k", NOW, 60)
     assert rec.drain() == Effects(
         spend={(7, "2025-11-28"): 3_000},

@@ -19,12 +19,12 @@ from backbeat.tracking.attribution import MemoryTouchLog
 from backbeat.tracking.errors import RejectReason, WrongKind
 from backbeat.tracking.pipeline import (
     PIPELINE,
-    SEEN_IMPRESSION,
     EventContext,
     Outcome,
     Verdict,
     audience_key,
     evaluate,
+    impression_claim,
 )
 from backbeat.tracking.visitor import ANONYMOUS, Visitor
 from tests.store.counters.conftest import FakeClock
@@ -339,11 +339,24 @@ def test_anonymous_visitors_count_but_build_no_profile(
     assert len(touches) == 0
 
 
-def test_seen_marker_is_keyed_by_decision(counters: Counters, settings: Settings) -> None:
-    run(EventType.IMPRESSION, counters, settings)
+def test_seen_marker_is_the_decisions_impression_claim(
+    counters: Counters, settings: Settings
+) -> None:
     decision = make_payload().decision_id
-    assert counters.engagement_count(SEEN_IMPRESSION, decision, NOW + 1, 3600) == 1
-    assert counters.engagement_count(SEEN_IMPRESSION, OTHER_DECISION, NOW + 1, 3600) == 0
+    assert not counters.claimed(impression_claim(decision))
+    run(EventType.IMPRESSION, counters, settings)
+    assert counters.claimed(impression_claim(decision))
+    assert not counters.claimed(impression_claim(OTHER_DECISION))
+
+
+def test_an_invalid_impression_does_not_mark_its_decision_seen(
+    counters: Counters, settings: Settings
+) -> None:
+    bot = evaluate(EventType.IMPRESSION, ctx(user_agent=GOOGLEBOT), counters, settings)
+    assert bot.reason is DropReason.BOT
+    assert not counters.claimed(impression_claim(make_payload().decision_id))
+    click = evaluate(EventType.CLICK, ctx(EventType.CLICK, now=NOW + 3), counters, settings)
+    assert click.reason is DropReason.NO_IMPRESSION
 
 
 # context building ------------------------------------------------------------------------

@@ -344,3 +344,33 @@ def test_a_link_replayed_after_a_restart_is_still_a_duplicate(
         ("impression", False, "duplicate", 0),
         ("click", False, "duplicate_click", 0),
     ]
+
+
+def test_a_restart_keeps_which_decisions_had_a_valid_impression(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    """A click after a restart reads the impression claim the restart restored; a bot's
+    impression (invalid, so it never held the claim) does not mark its decision seen."""
+    net = build_network(catalog)
+    app = create_app(settings, catalog=catalog)
+    with TestClient(app) as client:
+        env = Env(client, net, app.state.runtime, Clock())
+        seen, botted = env.serve(net.top.id or 0)["ads"][0], env.serve(net.top.id or 0)["ads"][0]
+        env.hit(seen["imp"])
+        env.hit(botted["imp"], headers={"user-agent": BOT, "referer": PAGE})
+        env.flush()
+    again = create_app(settings, catalog=catalog)
+    with TestClient(again) as client:
+        env = Env(client, net, again.state.runtime, Clock())
+        env.hit(seen["click"])
+        env.hit(botted["click"])
+        rows = [(t, v, r) for t, v, r, _, _ in env.events()]
+    assert sorted(rows, key=str) == sorted(
+        [
+            ("impression", True, None),
+            ("impression", False, "bot"),
+            ("click", True, None),
+            ("click", False, "no_impression"),
+        ],
+        key=str,
+    )

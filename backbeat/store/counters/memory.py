@@ -217,6 +217,13 @@ class MemoryCounters:
             stripe.claims[key] = mono + ttl_s
             return True
 
+    def claimed(self, key: str) -> bool:
+        check_key("key", key)
+        stripe, mono = self._stripe(key)
+        with stripe.lock:
+            deadline = stripe.claims.get(key)
+        return deadline is not None and deadline > mono
+
     def hit(self, key: str, now: float, window_s: int) -> int:
         check_key("key", key)
         check_positive("window_s", window_s)

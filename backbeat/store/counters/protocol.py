@@ -46,6 +46,11 @@ class Counters(Protocol):
         it has no check-then-set race."""
         ...
 
+    def claimed(self, key: str) -> bool:
+        """Whether `key` is claimed and its claim has not expired. A read: it claims nothing
+        (a click asks whether its decision's impression was counted)."""
+        ...
+
     def hit(self, key: str, now: float, window_s: int) -> int:
         """Increment a fixed-window rate counter and return its value in the current window."""
         ...

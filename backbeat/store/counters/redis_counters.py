@@ -168,6 +168,10 @@ class RedisCounters:
         check_positive("ttl_s", ttl_s)
         return bool(self._r.set(f"{self._p}claim:{key}", b"1", nx=True, ex=ttl_s))
 
+    def claimed(self, key: str) -> bool:
+        check_key("key", key)
+        return bool(self._r.exists(f"{self._p}claim:{key}"))
+
     def hit(self, key: str, now: float, window_s: int) -> int:
         check_key("key", key)
         check_positive("window_s", window_s)

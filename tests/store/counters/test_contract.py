@@ -142,6 +142,20 @@ def test_claim_can_be_taken_again_after_it_expires(harness: Harness) -> None:
     assert c.claim("short", 1) is True
 
 
+def test_claimed_reads_a_claim_without_taking_it(harness: Harness) -> None:
+    c = harness.counters
+    assert c.claimed("imp:read") is False
+    assert c.claimed("imp:read") is False  # reading twice claims nothing
+    assert c.claim("imp:read", 1) is True
+    assert c.claimed("imp:read") is True
+    assert c.claimed("imp:other") is False
+    harness.advance(1.2)
+    assert c.claimed("imp:read") is False
+    with pytest.raises(ValidationFailed) as err:
+        c.claimed("")
+    assert err.value.fields[0].field == "key"
+
+
 def test_claim_checks_its_arguments(harness: Harness) -> None:
     with pytest.raises(ValidationFailed) as err:
         harness.counters.claim("k", 0)
