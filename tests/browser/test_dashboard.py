@@ -220,6 +220,50 @@ def test_a_publisher_copies_an_ad_tag_to_the_clipboard(
     assert tab.evaluate("() => navigator.clipboard.readText()") == snippet
 
 
+def _copy_a_tag(tab: Page, base_url: str) -> tuple[str, str]:
+    """Sign in as the publisher and click the first tag's copy button: (tag id, snippet)."""
+    sign_in_as(tab, base_url, PUBLISHER)
+    button = tab.locator("button[id^='copy-tag-']").first
+    expect(button).to_be_visible()
+    tag_id = (button.get_attribute("id") or "").removeprefix("copy-")
+    snippet = tab.locator(f"#{tag_id}").text_content() or ""
+    button.click()
+    return tag_id, snippet
+
+
+# A Clipboard API whose promise never settles, as it can in an unfocused document.
+_STUCK_CLIPBOARD = (
+    "Object.defineProperty(navigator.clipboard, 'writeText',"
+    " {value: () => new Promise(() => {})});"
+)
+
+
+def test_a_copy_the_clipboard_api_never_answers_falls_back_and_says_copied(
+    new_context: NewContext, dashboard: DemoDashboard
+) -> None:
+    context = new_context(permissions=["clipboard-read", "clipboard-write"])
+    context.add_init_script(_STUCK_CLIPBOARD)
+    tab = context.new_page()
+    tag_id, snippet = _copy_a_tag(tab, dashboard.url)
+    expect(tab.locator(f"#status-{tag_id}")).to_have_text("Copied", timeout=5_000)
+    assert tab.evaluate("() => navigator.clipboard.readText()") == snippet  # execCommand's copy
+
+
+def test_a_copy_that_fails_everywhere_selects_the_tag_and_says_how_to_copy(
+    new_context: NewContext, dashboard: DemoDashboard
+) -> None:
+    context = new_context()
+    context.add_init_script(
+        "Object.defineProperty(navigator.clipboard, 'writeText',"
+        " {value: () => Promise.reject(new Error('denied'))});"
+        "document.execCommand = () => false;"
+    )
+    tab = context.new_page()
+    tag_id, snippet = _copy_a_tag(tab, dashboard.url)
+    expect(tab.locator(f"#status-{tag_id}")).to_contain_text("Could not copy")
+    assert tab.evaluate("() => window.getSelection().toString()").strip() == snippet.strip()
+
+
 def _too_wide(tab: Page, what: str, found: list[str]) -> None:
     """Note `what` in `found` when the page is wider than the phone's screen."""
     scroll, inner = page_overflow(tab)

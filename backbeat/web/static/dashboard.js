@@ -30,11 +30,31 @@
     return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
   }
 
+  // How long the Clipboard API may take before the fallback copies instead. Its promise can
+  // stay pending (an unfocused document, a permission prompt nobody answers), which would
+  // leave the button silent; the click's user activation outlives this wait.
+  var CLIPBOARD_WAIT_MS = 1500;
+
   function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text).catch(function () { return fallbackCopy(text); });
-    }
-    return fallbackCopy(text);
+    if (!(navigator.clipboard && window.isSecureContext)) return fallbackCopy(text);
+    return new Promise(function (resolve, reject) {
+      var settled = false;
+      function fallback() {
+        if (settled) return;
+        settled = true;
+        window.clearTimeout(timer);
+        fallbackCopy(text).then(resolve, reject);
+      }
+      var timer = window.setTimeout(fallback, CLIPBOARD_WAIT_MS);
+      var pending;
+      try { pending = navigator.clipboard.writeText(text); } catch (e) { fallback(); return; }
+      Promise.resolve(pending).then(function () {
+        if (settled) return;
+        settled = true;
+        window.clearTimeout(timer);
+        resolve();
+      }, fallback);
+    });
   }
 
   function selectText(node) {
