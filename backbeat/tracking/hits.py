@@ -19,7 +19,7 @@ cache is warm from serving the same browsers) so the hit carries only the bot ve
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -27,7 +27,7 @@ import orjson
 from backbeat.config import Settings
 from backbeat.domain.campaign import Campaign
 from backbeat.domain.events import DropReason, Event, EventType
-from backbeat.serving.localtime import local_day
+from backbeat.serving.localtime import LocalTimes
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.protocol import Counters
 from backbeat.tracking.attribution import TouchLog
@@ -106,6 +106,8 @@ class Counting:
     campaign: Callable[[int], Campaign | None]
     stats: CreativeStats | None = None
     touches: TouchLog | None = None
+    # The day label of each campaign's zone, as the decider's own cache reads it.
+    local_times: LocalTimes = field(default_factory=LocalTimes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,8 @@ def bill(counting: Counting, p: TrackingPayload, now: datetime) -> int:
         return 0
     campaign = counting.campaign(p.campaign_id)
     tz = campaign.timezone if campaign else "UTC"
-    spend = counting.counters.add_spend(p.campaign_id, local_day(tz, now), p.price_micros)
+    day = counting.local_times.get(tz, now.timestamp()).day
+    spend = counting.counters.add_spend(p.campaign_id, day, p.price_micros)
     billed = p.price_micros
     if campaign is not None:
         before_total = spend.total_micros - p.price_micros
