@@ -73,6 +73,9 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+            # A line as the phase starts, so a profiler or perf can be attached to it.
+            print(f"rate {rate:,.0f}/s: starting at {time.strftime('%H:%M:%S')}, server pid "
+                  f"{srv.process.pid}", flush=True)
             cpu0 = srv.cpu_s()
             threads0 = servers.thread_cpu_s(srv.process.pid)
             run = httpload.open_loop_native if args.generator == "c" else httpload.open_loop
