@@ -35,6 +35,7 @@ test: $(STAMP) $(CHART_JS)
 	$(BIN)/ruff check backbeat tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy bench
+	$(BIN)/mypy tests
 	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -43,6 +44,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy bench
+	$(BIN)/mypy tests
 
 demo: $(STAMP) $(CHART_JS)
 	$(BIN)/backbeat demo

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import httpload
+import httpload  # type: ignore[import-not-found]  # bench/ is found only via sys.path
 
 pytestmark = pytest.mark.skipif(
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C compiler"
@@ -79,7 +79,8 @@ def fast() -> Iterator[SlowServer]:
 
 
 def request(i: int) -> bytes:
-    return httpload.http_request("GET", "/missing" if i % 10 == 0 else f"/ok/{i}", {})
+    raw: bytes = httpload.http_request("GET", "/missing" if i % 10 == 0 else f"/ok/{i}", {})
+    return raw
 
 
 def test_sends_every_request_at_the_rate_and_reads_the_statuses(fast: SlowServer) -> None:

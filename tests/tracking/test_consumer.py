@@ -124,7 +124,7 @@ def test_hits_of_a_round_are_counted_in_time_order(loop: Loop, tmp_path: Path) -
     early.close()
     late.close()
     loop.consumer.stop(drain=True)
-    rows = dict(loop.store.query("SELECT id, valid FROM events"))
+    rows = {row[0]: row[1] for row in loop.store.query("SELECT id, valid FROM events")}
     assert rows == {"i": True, "k": True}
 
 

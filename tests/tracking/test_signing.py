@@ -277,7 +277,7 @@ def test_verify_kind_refuses_what_verify_refuses_in_the_same_words() -> None:
 def test_verify_kind_takes_kind_and_expiry_from_the_body_alone() -> None:
     for kind in (EventType.IMPRESSION, EventType.VIEWABLE, EventType.CLICK):
         token = sign(make_payload(kind=kind, expires=int(NOW) + 10), SECRET)
-        assert signing.verify_kind(token, SECRET, NOW + 9.9, kind) is None
+        signing.verify_kind(token, SECRET, NOW + 9.9, kind)  # accepted: does not raise
         others = [k for k in (EventType.IMPRESSION, EventType.VIEWABLE, EventType.CLICK)
                   if k is not kind]
         for other in others:

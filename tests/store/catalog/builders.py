@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from backbeat.domain.accounts import ApiToken, Role, User
@@ -42,6 +42,19 @@ FULL_TARGETING = Targeting(
     hours=frozenset({23, 0, 12}),
     audiences=frozenset({3, 1}),
 )
+
+
+class Stored(Protocol):
+    """A domain object the catalog gives an id when it is added."""
+
+    @property
+    def id(self) -> int | None: ...
+
+
+def ident(entity: Stored) -> int:
+    """The id of an object the catalog returned (set on every stored object)."""
+    assert entity.id is not None, f"not stored: {entity!r}"
+    return entity.id
 
 
 def advertiser(name: str = "Nightjar Records", **kw: Any) -> Advertiser:

@@ -34,16 +34,16 @@ def test_satisfies_the_catalog_protocol(catalog: SqlCatalog) -> None:
 def test_transaction_commits_together(catalog: SqlCatalog) -> None:
     with catalog.transaction():
         adv = catalog.advertisers.add(b.advertiser())
-        camp = catalog.campaigns.add(b.campaign(adv.id))
-    assert catalog.campaigns.get(camp.id).advertiser_id == adv.id
+        camp = catalog.campaigns.add(b.campaign(b.ident(adv)))
+    assert catalog.campaigns.get(b.ident(camp)).advertiser_id == adv.id
 
 
 def test_exception_rolls_back_everything(catalog: SqlCatalog) -> None:
     with pytest.raises(Boom), catalog.transaction():
         adv = catalog.advertisers.add(b.advertiser())
-        catalog.campaigns.add(b.campaign(adv.id))
+        catalog.campaigns.add(b.campaign(b.ident(adv)))
         pub = catalog.publishers.add(b.publisher())
-        catalog.sites.add(b.site(pub.id))
+        catalog.sites.add(b.site(b.ident(pub)))
         raise Boom
     assert catalog.advertisers.page().total == 0
     assert catalog.campaigns.page().total == 0
@@ -78,14 +78,14 @@ def test_reads_inside_see_own_writes_others_do_not(
     seen_by_other: list[object] = []
     with catalog.transaction():
         adv = catalog.advertisers.add(b.advertiser())
-        assert catalog.advertisers.get(adv.id) == adv
+        assert catalog.advertisers.get(b.ident(adv)) == adv
         # Another thread has its own unit of work: the write is not committed yet.
-        t = threading.Thread(target=lambda: seen_by_other.append(catalog.advertisers.find(adv.id)))
+        t = threading.Thread(target=lambda: seen_by_other.append(catalog.advertisers.find(b.ident(adv))))
         t.start()
         t.join()
         seen_by_other.append(other.advertisers.page().total)
     assert seen_by_other == [None, 0]
-    assert other.advertisers.get(adv.id) == adv
+    assert other.advertisers.get(b.ident(adv)) == adv
 
 
 def test_version_bumps_on_every_write(catalog: SqlCatalog) -> None:
@@ -95,9 +95,9 @@ def test_version_bumps_on_every_write(catalog: SqlCatalog) -> None:
     catalog.advertisers.update(replace(adv, name="renamed"))
     assert catalog.version() == 2
     pub = catalog.publishers.add(b.publisher())
-    st = catalog.sites.add(b.site(pub.id))
+    st = catalog.sites.add(b.site(b.ident(pub)))
     assert catalog.version() == 4
-    catalog.sites.delete(st.id)
+    catalog.sites.delete(b.ident(st))
     assert catalog.version() == 5
     with catalog.transaction():
         catalog.advertisers.add(b.advertiser("x"))
@@ -108,7 +108,7 @@ def test_version_bumps_on_every_write(catalog: SqlCatalog) -> None:
 def test_version_does_not_move_on_reads(catalog: SqlCatalog) -> None:
     w = build_world(catalog)
     owner = catalog.users.add(b.user(role=Role.ADMIN))
-    tok = catalog.tokens.add(b.token(owner.id))
+    tok = catalog.tokens.add(b.token(b.ident(owner)))
     before = catalog.version()
     catalog.campaigns.get(w.campaign_id)
     catalog.campaigns.find(999)
@@ -125,9 +125,9 @@ def test_version_does_not_move_on_reads(catalog: SqlCatalog) -> None:
 def test_touching_a_token_does_not_bump_the_version(catalog: SqlCatalog) -> None:
     """Tokens are touched on every API call and the ad server never reads them."""
     owner = catalog.users.add(b.user(role=Role.ADMIN))
-    tok = catalog.tokens.add(b.token(owner.id))
+    tok = catalog.tokens.add(b.token(b.ident(owner)))
     before = catalog.version()
-    catalog.tokens.touch(tok.id, datetime(2026, 5, 1, tzinfo=UTC))
+    catalog.tokens.touch(b.ident(tok), datetime(2026, 5, 1, tzinfo=UTC))
     assert catalog.version() == before
 
 
@@ -169,16 +169,16 @@ def test_serving_snapshot_content(catalog: SqlCatalog) -> None:
     catalog.campaigns.add(b.campaign(adv, "draft", status=CampaignStatus.DRAFT))
 
     def creative(camp: int, status: ReviewStatus) -> int:
-        return catalog.creatives.add(b.creative(adv, camp, review_status=status)).id
+        return b.ident(catalog.creatives.add(b.creative(adv, camp, review_status=status)))
 
-    approved = creative(live.id, ReviewStatus.APPROVED)
-    creative(live.id, ReviewStatus.PENDING)
-    creative(live.id, ReviewStatus.REJECTED)
+    approved = creative(b.ident(live), ReviewStatus.APPROVED)
+    creative(b.ident(live), ReviewStatus.PENDING)
+    creative(b.ident(live), ReviewStatus.REJECTED)
     creative(w.campaign_id, ReviewStatus.APPROVED)  # approved, but its campaign is paused
     on = catalog.placements.add(b.placement(w.site_id, "on", active=True))
     catalog.placements.add(b.placement(w.site_id, "off", active=False))
     second_site = catalog.sites.add(b.site(w.pub_id, domain="second.example"))
-    aud = catalog.audiences.add(b.audience(adv, live.id))
+    aud = catalog.audiences.add(b.audience(adv, b.ident(live)))
 
     snap = catalog.serving_snapshot()
 

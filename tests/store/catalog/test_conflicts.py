@@ -35,7 +35,7 @@ def test_duplicate_domain_on_update(catalog: SqlCatalog) -> None:
     with pytest.raises(Conflict) as info:
         catalog.sites.update(replace(second, domain=w.site.domain))
     assert _only_field(info.value).field == "domain"
-    assert catalog.sites.get(second.id).domain == "second.example"
+    assert catalog.sites.get(b.ident(second)).domain == "second.example"
 
 
 def test_email_taken_regardless_of_case(catalog: SqlCatalog) -> None:
@@ -47,9 +47,9 @@ def test_email_taken_regardless_of_case(catalog: SqlCatalog) -> None:
 
 def test_duplicate_token_hash(catalog: SqlCatalog) -> None:
     owner = catalog.users.add(b.user(role=Role.ADMIN))
-    catalog.tokens.add(b.token(owner.id, token_hash="ab" * 32))
+    catalog.tokens.add(b.token(b.ident(owner), token_hash="ab" * 32))
     with pytest.raises(Conflict) as info:
-        catalog.tokens.add(b.token(owner.id, token_hash="ab" * 32, name="again"))
+        catalog.tokens.add(b.token(b.ident(owner), token_hash="ab" * 32, name="again"))
     assert _only_field(info.value).field == "token_hash"
 
 
@@ -97,7 +97,7 @@ def test_creative_campaign_must_exist_and_share_the_advertiser(catalog: SqlCatal
     other = catalog.advertisers.add(b.advertiser("other"))
     # The denormalised tenant must agree with the campaign's.
     with pytest.raises(Conflict) as info:
-        catalog.creatives.add(b.creative(other.id, w.campaign_id))
+        catalog.creatives.add(b.creative(b.ident(other), w.campaign_id))
     field = _only_field(info.value)
     assert field.field == "campaign_id"
     assert f"campaign {w.campaign_id} does not match advertiser_id={other.id}" == field.reason
@@ -109,25 +109,25 @@ def _with_child(cat: SqlCatalog, parent: str, child: str) -> int:
     pub = cat.publishers.add(b.publisher())
     if parent == "advertisers":
         if child == "campaigns":
-            cat.campaigns.add(b.campaign(adv.id))
+            cat.campaigns.add(b.campaign(b.ident(adv)))
         elif child == "audiences":
-            cat.audiences.add(b.audience(adv.id, 1))
+            cat.audiences.add(b.audience(b.ident(adv), 1))
         else:
             cat.users.add(b.user(advertiser_id=adv.id))
-        return adv.id
+        return b.ident(adv)
     if parent == "publishers":
         if child == "sites":
-            cat.sites.add(b.site(pub.id))
+            cat.sites.add(b.site(b.ident(pub)))
         else:
             cat.users.add(b.user(role=Role.PUBLISHER, publisher_id=pub.id))
-        return pub.id
+        return b.ident(pub)
     if parent == "sites":
-        st = cat.sites.add(b.site(pub.id))
-        cat.placements.add(b.placement(st.id))
-        return st.id
-    camp = cat.campaigns.add(b.campaign(adv.id))
-    cat.creatives.add(b.creative(adv.id, camp.id))
-    return camp.id
+        st = cat.sites.add(b.site(b.ident(pub)))
+        cat.placements.add(b.placement(b.ident(st)))
+        return b.ident(st)
+    camp = cat.campaigns.add(b.campaign(b.ident(adv)))
+    cat.creatives.add(b.creative(b.ident(adv), b.ident(camp)))
+    return b.ident(camp)
 
 
 @pytest.mark.parametrize(
@@ -159,16 +159,16 @@ def test_moving_campaign_with_creatives_to_another_advertiser(catalog: SqlCatalo
     catalog.creatives.add(b.creative(w.adv_id, w.campaign_id))
     other = catalog.advertisers.add(b.advertiser("other"))
     with pytest.raises(Conflict) as info:
-        catalog.campaigns.update(replace(w.campaign, advertiser_id=other.id))
+        catalog.campaigns.update(replace(w.campaign, advertiser_id=b.ident(other)))
     assert _only_field(info.value) == FieldError("advertiser_id", "campaign has creatives")
     assert catalog.campaigns.get(w.campaign_id).advertiser_id == w.adv_id
 
 
 def test_deleting_a_user_deletes_their_tokens(catalog: SqlCatalog) -> None:
     owner = catalog.users.add(b.user(role=Role.ADMIN))
-    tok = catalog.tokens.add(b.token(owner.id))
-    catalog.users.delete(owner.id)
-    assert catalog.tokens.find(tok.id) is None
+    tok = catalog.tokens.add(b.token(b.ident(owner)))
+    catalog.users.delete(b.ident(owner))
+    assert catalog.tokens.find(b.ident(tok)) is None
 
 
 def test_conflict_inside_a_transaction_leaves_it_usable(catalog: SqlCatalog) -> None:
@@ -179,4 +179,4 @@ def test_conflict_inside_a_transaction_leaves_it_usable(catalog: SqlCatalog) -> 
         with pytest.raises(Conflict):
             catalog.sites.add(b.site(w.pub_id, domain=w.site.domain))
         kept = catalog.sites.add(b.site(w.pub_id, domain="fresh.example"))
-    assert catalog.sites.get(kept.id).domain == "fresh.example"
+    assert catalog.sites.get(b.ident(kept)).domain == "fresh.example"

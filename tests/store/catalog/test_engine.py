@@ -90,7 +90,7 @@ def test_in_memory_catalog_shares_one_database() -> None:
         assert isinstance(cat.engine.pool, StaticPool)
         upgrade_engine(cat.engine)
         adv = cat.advertisers.add(b.advertiser())
-        assert cat.advertisers.get(adv.id) == adv
+        assert cat.advertisers.get(b.ident(adv)) == adv
         assert cat.version() == 1
     finally:
         cat.close()

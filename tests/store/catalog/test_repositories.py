@@ -33,7 +33,7 @@ KINDS: dict[str, tuple[str, Make]] = {
     "user": ("users", lambda c, w: b.user(advertiser_id=w.adv_id)),
     "token": (
         "tokens",
-        lambda c, w: b.token(c.users.add(b.user("tok@owner.example", role=Role.ADMIN)).id),
+        lambda c, w: b.token(b.ident(c.users.add(b.user("tok@owner.example", role=Role.ADMIN)))),
     ),
 }
 
@@ -79,18 +79,18 @@ def test_optional_fields_empty_round_trip(catalog: SqlCatalog) -> None:
     bare = b.campaign(
         w.adv_id, budget_daily_micros=None, frequency_cap=None, targeting=Targeting()
     )
-    got = catalog.campaigns.get(catalog.campaigns.add(bare).id)
+    got = catalog.campaigns.get(b.ident(catalog.campaigns.add(bare)))
     assert got.frequency_cap is None and got.budget_daily_micros is None
     assert got.targeting == Targeting()
     tok = catalog.tokens.add(
         b.token(
-            catalog.users.add(b.user(role=Role.ADMIN)).id,
+            b.ident(catalog.users.add(b.user(role=Role.ADMIN))),
             expires_at=None,
             revoked_at=None,
             last_used_at=None,
         )
     )
-    assert catalog.tokens.get(tok.id) == tok
+    assert catalog.tokens.get(b.ident(tok)) == tok
     assert tok.expires_at is None and tok.revoked_at is None and tok.last_used_at is None
 
 
@@ -136,12 +136,12 @@ def test_update_missing_raises_not_found(catalog: SqlCatalog) -> None:
 def test_delete_then_get_raises_not_found(catalog: SqlCatalog) -> None:
     w = build_world(catalog)
     pl = catalog.placements.add(b.placement(w.site_id))
-    catalog.placements.delete(pl.id)
-    assert catalog.placements.find(pl.id) is None
+    catalog.placements.delete(b.ident(pl))
+    assert catalog.placements.find(b.ident(pl)) is None
     with pytest.raises(NotFound, match=f"placement {pl.id} not found"):
-        catalog.placements.get(pl.id)
+        catalog.placements.get(b.ident(pl))
     with pytest.raises(NotFound):
-        catalog.placements.delete(pl.id)
+        catalog.placements.delete(b.ident(pl))
 
 
 def test_get_missing_names_kind_and_id(catalog: SqlCatalog) -> None:
@@ -152,7 +152,7 @@ def test_get_missing_names_kind_and_id(catalog: SqlCatalog) -> None:
 
 # paging and ordering ------------------------------------------------------------------
 def _advertisers(catalog: SqlCatalog, names: list[str]) -> list[int]:
-    return [catalog.advertisers.add(b.advertiser(n, created_at=b.T0)).id for n in names]
+    return [b.ident(catalog.advertisers.add(b.advertiser(n, created_at=b.T0))) for n in names]
 
 
 def test_page_total_limit_offset(catalog: SqlCatalog) -> None:
@@ -207,7 +207,8 @@ def test_unknown_or_json_order_raises(catalog: SqlCatalog, order: str) -> None:
 def _campaigns_by_status(catalog: SqlCatalog, w: World) -> dict[CampaignStatus, int]:
     out = {}
     for st in (CampaignStatus.DRAFT, CampaignStatus.ACTIVE, CampaignStatus.COMPLETED):
-        out[st] = catalog.campaigns.add(b.campaign(w.adv_id, name=f"c {st}", status=st)).id
+        camp = catalog.campaigns.add(b.campaign(w.adv_id, name=f"c {st}", status=st))
+        out[st] = b.ident(camp)
     return out
 
 
@@ -226,7 +227,7 @@ def test_filter_equality_and_any_of(catalog: SqlCatalog) -> None:
     assert as_list.total == 2
     assert catalog.campaigns.all({"status": []}) == []
     other = catalog.advertisers.add(b.advertiser("other"))
-    catalog.campaigns.add(b.campaign(other.id, name="theirs"))
+    catalog.campaigns.add(b.campaign(b.ident(other), name="theirs"))
     tenant = catalog.campaigns.all({"advertiser_id": w.adv_id, "status": ["draft", "paused"]})
     assert {c.id for c in tenant} == {ids[CampaignStatus.DRAFT], w.campaign_id}
 
@@ -254,8 +255,8 @@ def test_placements_filter_by_publisher(catalog: SqlCatalog) -> None:
     w = build_world(catalog)
     mine = catalog.placements.add(b.placement(w.site_id))
     other_pub = catalog.publishers.add(b.publisher("Other"))
-    other_site = catalog.sites.add(b.site(other_pub.id, domain="other.example"))
-    theirs = catalog.placements.add(b.placement(other_site.id))
+    other_site = catalog.sites.add(b.site(b.ident(other_pub), domain="other.example"))
+    theirs = catalog.placements.add(b.placement(b.ident(other_site)))
     assert [p.id for p in catalog.placements.all({"publisher_id": w.pub_id})] == [mine.id]
     both = catalog.placements.all({"publisher_id": {w.pub_id, other_pub.id}})
     assert [p.id for p in both] == [mine.id, theirs.id]
@@ -298,7 +299,7 @@ def test_q_on_users_searches_email(catalog: SqlCatalog) -> None:
 def test_q_combines_with_filters(catalog: SqlCatalog) -> None:
     w = build_world(catalog)
     other = catalog.advertisers.add(b.advertiser("other"))
-    catalog.campaigns.add(b.campaign(other.id, name="Spring single remix"))
+    catalog.campaigns.add(b.campaign(b.ident(other), name="Spring single remix"))
     mine = catalog.campaigns.page(where={"q": "spring", "advertiser_id": w.adv_id})
     assert [c.id for c in mine.items] == [w.campaign_id]
 
@@ -326,15 +327,15 @@ def test_user_by_email_ignores_case(catalog: SqlCatalog) -> None:
 
 def test_token_by_hash_and_touch(catalog: SqlCatalog) -> None:
     owner = catalog.users.add(b.user(role=Role.ADMIN))
-    tok = catalog.tokens.add(b.token(owner.id, token_hash="f" * 64, last_used_at=None))
-    catalog.tokens.add(b.token(owner.id, token_hash="e" * 64))
+    tok = catalog.tokens.add(b.token(b.ident(owner), token_hash="f" * 64, last_used_at=None))
+    catalog.tokens.add(b.token(b.ident(owner), token_hash="e" * 64))
     assert catalog.tokens.by_hash("f" * 64) == tok
     assert catalog.tokens.by_hash("0" * 64) is None
     when = datetime(2026, 2, 2, 10, 0, 0, 1, tzinfo=UTC)
-    catalog.tokens.touch(tok.id, when)
-    touched = catalog.tokens.get(tok.id)
+    catalog.tokens.touch(b.ident(tok), when)
+    touched = catalog.tokens.get(b.ident(tok))
     assert touched == replace(tok, last_used_at=when)
     _assert_utc(touched.last_used_at)
     with pytest.raises(NotFound, match="token 999 not found"):
         catalog.tokens.touch(999, when)
-    assert [t.id for t in catalog.tokens.all({"user_id": owner.id})] == [tok.id, tok.id + 1]
+    assert [t.id for t in catalog.tokens.all({"user_id": owner.id})] == [tok.id, b.ident(tok) + 1]

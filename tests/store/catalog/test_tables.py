@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import BigInteger, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from backbeat.store.catalog.tables import UtcDateTime, metadata
 
 PLUS_TWO = timezone(timedelta(hours=2))
+# SQLAlchemy leaves the psycopg dialect's constructor unannotated; it takes no arguments here.
+pg_dialect: Callable[[], Dialect] = postgresql.dialect
 
 
 def test_bind_converts_to_utc_per_dialect() -> None:
@@ -18,7 +22,7 @@ def test_bind_converts_to_utc_per_dialect() -> None:
     given = datetime(2026, 6, 1, 12, 0, 0, 5, tzinfo=PLUS_TWO)
     on_sqlite = t.process_bind_param(given, sqlite.dialect())
     assert on_sqlite == datetime(2026, 6, 1, 10, 0, 0, 5)  # naive UTC text sorts correctly
-    on_pg = t.process_bind_param(given, postgresql.dialect())
+    on_pg = t.process_bind_param(given, pg_dialect())
     assert on_pg == given and on_pg is not None and on_pg.tzinfo is UTC
     assert t.process_bind_param(None, sqlite.dialect()) is None
 
@@ -32,7 +36,7 @@ def test_results_are_aware_utc() -> None:
     t = UtcDateTime()
     naive = t.process_result_value(datetime(2026, 6, 1, 10), sqlite.dialect())
     assert naive == datetime(2026, 6, 1, 10, tzinfo=UTC) and naive.tzinfo is UTC
-    shifted = t.process_result_value(datetime(2026, 6, 1, 12, tzinfo=PLUS_TWO), postgresql.dialect())
+    shifted = t.process_result_value(datetime(2026, 6, 1, 12, tzinfo=PLUS_TWO), pg_dialect())
     assert shifted is not None and shifted.tzinfo is UTC and shifted.hour == 10
 
 

@@ -29,9 +29,9 @@ def test_duckdb_threads_follow_the_setting(tmp_path: Path) -> None:
     one = open_event_store(load_settings(data_dir=tmp_path / "b", duckdb_threads=1))
     try:
         (threads,) = one.query("SELECT current_setting('threads')")[0]
-        assert int(threads) == 1
+        assert int(str(threads)) == 1
         (threads,) = default.query("SELECT current_setting('threads')")[0]
-        assert int(threads) >= 1
+        assert int(str(threads)) >= 1
         one.append_batch(make_events(3))
         assert one.query("SELECT count(*) FROM events") == [(3,)]
     finally:

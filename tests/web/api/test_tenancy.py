@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
@@ -235,7 +237,10 @@ def _template(path: str) -> str:
 
 
 def test_every_api_route_is_covered(client: TestClient, world: World, owned: Owned) -> None:
-    api = next(r for r in client.app.routes if isinstance(r, Mount) and r.path == "/api").app  # type: ignore[attr-defined]
+    app = client.app
+    assert isinstance(app, Starlette)
+    api = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/api").app
+    assert isinstance(api, FastAPI)
     paths = api.openapi()["paths"]
     routes = {
         (method.upper(), re.sub(r"\{[^}]+\}", "{id}", path))

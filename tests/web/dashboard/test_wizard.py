@@ -3,13 +3,14 @@ uploads, abandoning, double submits, tenancy and the JSON alternative."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from httpx import Response
+from httpx2 import Response
 from starlette.testclient import TestClient
 
 from backbeat.config import Settings
@@ -43,7 +44,11 @@ CREATIVE = {
     "destination_kind": "streaming",
     "alt_text": "Night Drive cover: a car under neon lights",
 }
-STEP_INPUTS = {"objective": OBJECTIVE, "budget": BUDGET, "audience": AUDIENCE}
+STEP_INPUTS: dict[str, Mapping[str, object]] = {
+    "objective": OBJECTIVE,
+    "budget": BUDGET,
+    "audience": AUDIENCE,
+}
 
 
 @dataclass
@@ -57,7 +62,7 @@ class Wizard:
         self.page = resp.text
         return resp
 
-    def post(self, files: dict[str, Any] | None = None, **fields: Any) -> Response:
+    def post(self, files: dict[str, Any] | None = None, /, **fields: Any) -> Response:
         data = as_form(hidden_fields(self.page), **fields)
         resp = self.client.post("/campaigns/new", data=data, files=files)
         self.page = resp.text
@@ -74,7 +79,7 @@ class Wizard:
             assert resp.status_code == 200, resp.text
 
     def upload(self, data: bytes, name: str = "cover.png", mime: str = "image/png") -> Response:
-        return self.post(files={"file": (name, data, mime)}, **CREATIVE)
+        return self.post({"file": (name, data, mime)}, **CREATIVE)
 
     def to_confirm(self, **overrides: Any) -> None:
         self.to_creative_step(**overrides)

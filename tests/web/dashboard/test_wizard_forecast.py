@@ -86,9 +86,12 @@ def _service(catalog: SqlCatalog, store: EventStore) -> ReportService:
     return ReportService(catalog, store, lambda: NOW)
 
 
-def _input(**targeting: frozenset[str]) -> ForecastInput:
+def _input(
+    *, genres: frozenset[str] = frozenset(), countries: frozenset[str] = frozenset()
+) -> ForecastInput:
     cap = FrequencyCap(3, 24)
-    return ForecastInput(500 * USD, Pricing.CPM, 3 * USD, 30, cap, Targeting(**targeting))
+    targeting = Targeting(genres=genres, countries=countries)
+    return ForecastInput(500 * USD, Pricing.CPM, 3 * USD, 30, cap, targeting)
 
 
 def test_forecast_over_measured_inventory_matches_the_report_service(
@@ -129,7 +132,7 @@ def test_without_traffic_only_the_budget_binds(
     fc = view(_input(genres=frozenset({"jazz"})), inventory, "USD")
     assert fc["basis"] == "budget_only" and fc["reach"] is None
     assert fc["impressions"] == {"low": 166_666, "high": 166_666}
-    assert fc["text"] == {  # type: ignore[comparison-overlap]
+    assert fc["text"] == {
         "impressions": "166,666",
         "reach": "Unknown yet",
         "clicks": "833–1,667",
