@@ -87,11 +87,19 @@ class Effects:
 class RecordingCounters:
     """A :class:`Counters` that forwards every call and records the writes decisions read.
 
+    With `keep_profiles` False, exposures and audience memberships are only recorded, not
+    written to `inner`: the ingest process's own in-process counters are read for claims,
+    rates and spend, never for a visitor's profile (decisions read those, in the workers),
+    so keeping every visitor's series there for the audience lookback cost memory and a
+    tenth of the counting for nothing. `record_exposure` then returns 0. With counters
+    the workers share (Redis) the writes must reach `inner`: keep them.
+
     Not thread-safe for recording: one ingest loop owns it (its reads may come from any
     thread, as the inner counters allow)."""
 
     inner: Counters
     effects: Effects = field(default_factory=Effects)
+    keep_profiles: bool = True
 
     def drain(self) -> Effects:
         out, self.effects = self.effects, Effects()
@@ -110,7 +118,9 @@ class RecordingCounters:
         return self.inner.spend_many(campaign_ids, day)
 
     def record_exposure(self, visitor: str, campaign_id: int, now: float, window_s: int) -> int:
-        n = self.inner.record_exposure(visitor, campaign_id, now, window_s)
+        n = self.inner.record_exposure(visitor, campaign_id, now, window_s) if (
+            self.keep_profiles
+        ) else 0
         self.effects.exposures.append((visitor, campaign_id, now, window_s))
         return n
 
@@ -129,7 +139,8 @@ class RecordingCounters:
         return self.inner.hit(key, now, window_s)
 
     def add_member(self, audience_key: str, visitor: str, now: float, ttl_s: int) -> None:
-        self.inner.add_member(audience_key, visitor, now, ttl_s)
+        if self.keep_profiles:
+            self.inner.add_member(audience_key, visitor, now, ttl_s)
         self.effects.members.append((audience_key, visitor, now, ttl_s))
 
     def engagement_count(self, audience_key: str, visitor: str, now: float, window_s: int) -> int:

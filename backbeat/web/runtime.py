@@ -156,7 +156,8 @@ class Runtime:
             self.store,
             campaigns,
             self.clock(),
-            counters=self.counters if in_memory else None,
+            # Profiles are read only where ads are decided (not in the ingest process).
+            counters=self.counters if in_memory and self.serves else None,
             touches=None if self.worker else self.touches,  # conversions are not counted there
             click_days=self.settings.click_attribution_days,
             view_days=self.settings.view_attribution_days,

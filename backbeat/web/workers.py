@@ -82,7 +82,10 @@ class IngestProcess:
             rt.store, self.settings.ingest_socket, derive_authkey(rt.secret)
         )
         service.handle(CONVERSION_RPC, lambda conv: record_remote(rt, conv))
-        recorder = RecordingCounters(rt.counters)
+        # In-process counters here are nobody's profile store: the workers decide from their
+        # replicas, fed by the effects. Shared ones (Redis) are the workers' too.
+        shared = self.settings.counters_backend is not CountersBackend.MEMORY
+        recorder = RecordingCounters(rt.counters, keep_profiles=shared)
         counting = Counting(recorder, self.settings, rt.secret, rt.campaign, rt.stats, rt.touches)
         hit_reader: SpoolReader[Hit] = SpoolReader(hits_dir(self.settings), codec=HitCodec())
         event_reader: SpoolReader[list[Any]] = SpoolReader(

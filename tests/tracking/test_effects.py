@@ -38,6 +38,23 @@ def test_recording_notes_the_writes_decisions_read_and_nothing_else() -> None:
     assert not rec.drain()
 
 
+def test_without_keeping_profiles_the_writes_are_recorded_but_not_kept() -> None:
+    inner = MemoryCounters()
+    rec = RecordingCounters(inner, keep_profiles=False)
+    assert rec.record_exposure(VISITOR, 7, NOW, 3600) == 0
+    rec.add_member("viewed:7", VISITOR, NOW, 86_400)
+    rec.add_spend(7, "2025-11-28", 2_500)  # spend and claims are the authority's: kept
+    assert rec.claim("imp:decision-1", 600) and rec.claimed("imp:decision-1")
+    assert inner.exposures(VISITOR, [7], NOW, 3600) == {7: 0}
+    assert inner.engagement_count("viewed:7", VISITOR, NOW, 86_400) == 0
+    assert inner.spend(7, "2025-11-28").total_micros == 2_500
+    assert rec.drain() == Effects(
+        spend={(7, "2025-11-28"): 2_500},
+        exposures=[(VISITOR, 7, NOW, 3600)],
+        members=[("viewed:7", VISITOR, NOW, 86_400)],
+    )
+
+
 def test_a_replica_fed_the_effects_reads_what_the_authority_reads(settings: Settings) -> None:
     authority = RecordingCounters(MemoryCounters())
     counting = Counting(authority, settings, SECRET, lambda cid: None, CreativeStats())

@@ -132,3 +132,29 @@ def test_a_restarted_server_keeps_caps_audiences_and_touches(
             audience_key(Engagement.CLICKED, 41), "hC", at, AUDIENCE_TTL_S
         ) == 1
         assert [t.decision_id for t in rt.touches.recent(7, "hA").clicks] == ["dec-3"]
+
+
+def test_a_process_that_decides_nothing_restores_touches_but_no_profiles(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    """The ingest process (serves=False) counts and credits conversions but decides no ad:
+    its in-process counters are nobody's profile store, so a restart loads no series."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    shifted = [
+        _event(i, e.ts + (now - NOW), **{k: getattr(e, k) for k in (
+            "type", "valid", "drop_reason", "visitor", "campaign_id", "decision_id")})
+        for i, e in enumerate(EVENTS, start=1)
+    ]
+    first = create_app(settings, catalog=catalog)
+    with TestClient(first):
+        first.state.runtime.store.append_batch(shifted)
+    ingest = create_app(settings, catalog=catalog)
+    ingest.state.runtime.serves = False
+    with TestClient(ingest):
+        rt = ingest.state.runtime
+        at = now.timestamp()
+        assert rt.counters.exposures("hA", [41, 42], at, 86_400) == {41: 0, 42: 0}
+        assert rt.counters.engagement_count(
+            audience_key(Engagement.CLICKED, 41), "hC", at, AUDIENCE_TTL_S
+        ) == 0
+        assert [t.decision_id for t in rt.touches.recent(7, "hA").clicks] == ["dec-3"]

@@ -18,8 +18,10 @@ import duckdb
 import httpx
 import pytest
 
+from backbeat.domain.campaign import FrequencyCap
+from backbeat.store.catalog import open_catalog, upgrade
 from tests.live import LiveServer, start_server
-from tests.web.network import PAGE
+from tests.web.network import PAGE, build_network
 from tests.web.test_crash_http import browser, seed
 
 PAGES = 40
@@ -126,3 +128,51 @@ def test_two_workers_count_store_and_report_as_one_process(tmp_path: Path) -> No
     assert counts[("click", True, "")] == 1
     assert counts[("conversion", True, "")] == 1
     assert not list((data_dir / "handoff").glob("*/*/seg-*.log")), "a spool was left behind"
+
+
+@pytest.mark.slow
+def test_a_frequency_cap_holds_on_every_worker(tmp_path: Path) -> None:
+    """A visitor who saw the capped campaign's ad (its beacon counted by the ingest process)
+    is not served it again by either worker: their replicas hold the exposure, although
+    the ingest process keeps no profiles of its own."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir(parents=True)
+    url = f"sqlite:///{(data_dir / 'catalog.db').resolve()}"
+    upgrade(url)
+    catalog = open_catalog(url)
+    try:
+        net = build_network(
+            catalog, frequency_cap=FrequencyCap(impressions=1, hours=24),
+            budget_total_micros=1_000_000_000,
+        )
+    finally:
+        catalog.close()
+    top = net.top.id or 0
+    capped, fresh = browser(1), browser(2)
+    server = start_server(data_dir, {"BACKBEAT_WORKERS": "2", "BACKBEAT_HANDOFF_SEAL_MS": "20"})
+    try:
+        def fills(ua: str) -> list[int]:
+            """Slots filled for `ua` on fresh connections, until both workers answered."""
+            filled: list[int] = []
+            workers: set[int] = set()
+            while len(workers) < 2 or len(filled) < 4:
+                with httpx.Client(base_url=server.url, timeout=10) as client:
+                    workers.add(served_by(client))
+                    r = client.get("/serve", params={"p": top, "u": PAGE},
+                                   headers={"User-Agent": ua})
+                    assert r.status_code == 200, r.text
+                    filled.append(len(r.json()["ads"]))
+            return filled
+
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            r = client.get("/serve", params={"p": top, "u": PAGE}, headers={"User-Agent": capped})
+            ad = r.json()["ads"][0]
+            path = urlsplit(ad["imp"]).path + "?u=" + quote(PAGE, safe="")
+            assert client.post(path, headers={"User-Agent": capped}).status_code == 204
+        deadline = time.monotonic() + 15
+        while any(fills(capped)):  # the effects reach both workers a counting round later
+            assert time.monotonic() < deadline, "the cap never held on both workers"
+            time.sleep(0.2)
+        assert all(fills(fresh)), "another visitor is still served on both workers"
+    finally:
+        server.stop()
