@@ -117,7 +117,11 @@ def main() -> None:
               f"(batches of {args.batch}, one fdatasync each)")
 
         store = DuckDBEventStore(root / "events.duckdb")
-        recorder = RecordingCounters(MemoryCounters())
+        # As the ingest process has it with in-process counters: profiles only recorded.
+        try:
+            recorder = RecordingCounters(MemoryCounters(), keep_profiles=False)
+        except TypeError:  # revisions before keep_profiles
+            recorder = RecordingCounters(MemoryCounters())
         counting = Counting(recorder, settings, SECRET, lambda cid: None, CreativeStats())
         published: list[Effects] = []
         hit_reader: SpoolReader[Hit] = SpoolReader(root / "hits", codec=HitCodec(), empty_grace_s=0)
