@@ -22,7 +22,7 @@ a worker serve a few ads past a budget or a frequency cap, never bill past a bud
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,16 +179,25 @@ def replay_profiles(
 
 
 def apply_effects(
-    effects: Effects, counters: Counters, stats: CreativeStats, *, counters_too: bool = True
+    effects: Effects,
+    counters: Counters,
+    stats: CreativeStats,
+    *,
+    counters_too: bool = True,
+    audiences: Container[str] | None = None,
 ) -> int:
     """Replay effects onto a worker's counters (unless they are shared, e.g. Redis, and
-    already hold them: `counters_too=False`) and CTR stats; returns how many applied."""
+    already hold them: `counters_too=False`) and CTR stats; returns how many applied.
+    `audiences`, when given, are the only audience keys whose memberships are replayed."""
     n = 0
     if counters_too:
         for (campaign_id, day), micros in effects.spend.items():
             counters.add_spend(campaign_id, day, micros)
-        replay_profiles(counters, effects.exposures, effects.members)
-        n += len(effects.spend) + len(effects.exposures) + len(effects.members)
+        members = effects.members
+        if audiences is not None:
+            members = [m for m in members if m[0] in audiences]
+        replay_profiles(counters, effects.exposures, members)
+        n += len(effects.spend) + len(effects.exposures) + len(members)
     for creative_id, impressions, clicks in effects.creatives:
         if impressions:
             stats.record_impression(creative_id, impressions)

@@ -23,7 +23,7 @@ replayed; the touch log is in memory in every configuration.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -69,9 +69,12 @@ def warm_profiles(
     click_days: int,
     view_days: int,
     lookback_s: int = AUDIENCE_TTL_S,
+    audiences: Container[str] | None = None,
 ) -> Warmed:
     """Replay the stored events still inside their windows into `counters` (exposures and
-    engagements; None to skip) and `touches` (None to skip). `now` is the restart's time."""
+    engagements; None to skip) and `touches` (None to skip). `now` is the restart's time.
+    `audiences`, when given, are the only audience keys whose engagements are kept (a
+    serving worker's, :mod:`backbeat.web.audiences`)."""
     if counters is None and touches is None:
         return Warmed(0, 0, 0)
     windows = {c.id: _window(c) for c in campaigns if c.id is not None}
@@ -96,7 +99,9 @@ def warm_profiles(
             if impression and age < window:
                 exposures.append((who, cid, at, window))
             engagement = Engagement.VIEWED if impression else Engagement.CLICKED
-            members.append((audience_key(engagement, cid), who, at, AUDIENCE_TTL_S))
+            key = audience_key(engagement, cid)
+            if audiences is None or key in audiences:
+                members.append((key, who, at, AUDIENCE_TTL_S))
         if touches is not None and age <= (view_days if impression else click_days) * 86_400:
             touch = Touch(at, str(decision_id), cid, int(creative_id))  # type: ignore[call-overload]
             kind_ = TouchKind.IMPRESSION if impression else TouchKind.CLICK
@@ -106,3 +111,35 @@ def warm_profiles(
         replay_profiles(counters, exposures, members)
     return Warmed(len(exposures), len(members), n_touches)
 
+
+
+def warm_audiences(
+    store: EventStore,
+    keys: Iterable[str],
+    now: datetime,
+    counters: Counters,
+    *,
+    lookback_s: int = AUDIENCE_TTL_S,
+) -> int:
+    """Load the engagements of the given audience keys (``viewed:<campaign>`` and
+    ``clicked:<campaign>``) from the stored events of the lookback into `counters`; for a
+    worker whose catalog just gained an audience. Returns how many were loaded."""
+    wanted = frozenset(keys)
+    campaign_ids = sorted({int(key.rpartition(":")[2]) for key in wanted})
+    if not campaign_ids:
+        return 0
+    since = datetime.fromtimestamp(now.timestamp() - lookback_s, UTC).replace(tzinfo=None)
+    rows = store.query(
+        "SELECT ts, type, visitor, campaign_id FROM events WHERE valid"
+        " AND type IN ('impression', 'click') AND ts >= ? AND visitor <> ?"
+        f" AND campaign_id IN ({', '.join('?' * len(campaign_ids))}) ORDER BY ts",
+        [since, ANONYMOUS, *campaign_ids],
+    )
+    members: list[tuple[str, str, float, int]] = []
+    for ts, kind, visitor, campaign_id in rows:
+        engagement = Engagement.VIEWED if kind == "impression" else Engagement.CLICKED
+        key = audience_key(engagement, int(campaign_id))  # type: ignore[call-overload]
+        if key in wanted:
+            members.append((key, str(visitor), _epoch(ts), AUDIENCE_TTL_S))
+    replay_profiles(counters, [], members)
+    return len(members)

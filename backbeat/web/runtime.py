@@ -38,6 +38,7 @@ from backbeat.tracking.attribution import MemoryTouchLog, TouchLog
 from backbeat.tracking.hits import Counting, Hit
 from backbeat.tracking.ids import UUID7Generator, new_id
 from backbeat.tracking.rejections import Rejections
+from backbeat.web.audiences import AudienceKeys
 from backbeat.web.ingest import AsyncIngest
 from backbeat.web.profiles import warm_profiles
 
@@ -100,6 +101,8 @@ class Runtime:
     hit_sink: SpoolSink[Hit] | None = None
     # A serving worker follows the ingest process's effects to keep its counters current.
     subscription: Subscription | None = None
+    # The audience memberships a serving worker keeps (None: all of them).
+    audiences: AudienceKeys | None = None
     serves: bool = True  # False in the ingest process: no slates to build ahead
 
     @property
@@ -161,6 +164,7 @@ class Runtime:
             touches=None if self.worker else self.touches,  # conversions are not counted there
             click_days=self.settings.click_attribution_days,
             view_days=self.settings.view_attribution_days,
+            audiences=self.audiences.current() if self.audiences is not None else None,
         )
         if warmed.engagements or warmed.touches:
             log.info(
@@ -234,6 +238,8 @@ class Runtime:
         self.holder_stop()
         if self.subscription is not None:
             self.subscription.close()
+        if self.audiences is not None:
+            self.audiences.close()
         if self.hit_sink is not None:
             self.hit_sink.close()
         self.writer.close()

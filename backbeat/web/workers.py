@@ -45,14 +45,19 @@ from backbeat.store.events.spool_reader import SpoolReader
 from backbeat.tracking.consumer import HitConsumer
 from backbeat.tracking.effects import Effects, RecordingCounters, apply_effects
 from backbeat.tracking.hits import Counting, Hit, HitCodec
+from backbeat.web.audiences import AudienceKeys
 from backbeat.web.conversion_routes import CONVERSION_RPC, record_remote
 from backbeat.web.ingest import AsyncIngest
+from backbeat.web.profiles import warm_audiences
 from backbeat.web.runtime import Runtime, open_runtime, settle_heap
 
 log = logging.getLogger(__name__)
 
 
 HIT_INLINE_MAX = 8  # hits per group written on the event loop's thread (see below)
+# A new audience's re-warm waits this many of the ingest process's flush intervals, so the
+# events whose effects the worker dropped before it knew the audience are stored by then.
+REWARM_FLUSHES = 10
 
 
 def hits_dir(settings: Settings) -> Path:
@@ -155,8 +160,23 @@ def open_worker_runtime(settings: Settings) -> Runtime:
             return
         # Shared counters (Redis) already hold the ingest process's writes: only the
         # creative CTR stats, which live in each process, need the replay.
-        apply_effects(message, rt.counters, rt.stats, counters_too=not shared)
+        apply_effects(
+            message, rt.counters, rt.stats, counters_too=not shared,
+            audiences=rt.audiences.current() if rt.audiences is not None else None,
+        )
 
+    if not shared:
+        # Only the memberships some audience reads (backbeat.web.audiences); a key the
+        # catalog gains is loaded from the store once its dropped effects are stored.
+        def rewarm(keys: frozenset[str]) -> None:
+            n = warm_audiences(rt.store, keys, rt.clock(), rt.counters)
+            log.info("worker: loaded %d engagements of new audiences %s", n, sorted(keys))
+
+        rt.audiences = AudienceKeys(
+            rt.holder.current(), rewarm,
+            delay_s=REWARM_FLUSHES * settings.flush_interval_ms / 1000,
+        )
+        rt.holder.add_preparer(rt.audiences.update)
     rt.subscription = Subscription(settings.ingest_socket, authkey, on_message)
     return rt
 

@@ -55,6 +55,18 @@ def test_without_keeping_profiles_the_writes_are_recorded_but_not_kept() -> None
     )
 
 
+def test_a_replica_keeps_only_the_audiences_it_is_given() -> None:
+    fx = Effects(
+        exposures=[(VISITOR, 7, NOW, 3600)],
+        members=[("viewed:7", VISITOR, NOW, 86_400), ("clicked:7", VISITOR, NOW, 86_400)],
+    )
+    replica = MemoryCounters()
+    assert apply_effects(fx, replica, CreativeStats(), audiences={"clicked:7"}) == 2
+    assert replica.exposures(VISITOR, [7], NOW, 3600) == {7: 1}
+    assert replica.engagement_count("clicked:7", VISITOR, NOW, 86_400) == 1
+    assert replica.engagement_count("viewed:7", VISITOR, NOW, 86_400) == 0
+
+
 def test_a_replica_fed_the_effects_reads_what_the_authority_reads(settings: Settings) -> None:
     authority = RecordingCounters(MemoryCounters())
     counting = Counting(authority, settings, SECRET, lambda cid: None, CreativeStats())

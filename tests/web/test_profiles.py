@@ -22,7 +22,7 @@ from backbeat.tracking.attribution import MemoryTouchLog
 from backbeat.tracking.pipeline import AUDIENCE_TTL_S, audience_key
 from backbeat.tracking.visitor import ANONYMOUS
 from backbeat.web.app import create_app
-from backbeat.web.profiles import warm_profiles
+from backbeat.web.profiles import warm_audiences, warm_profiles
 from tests.store.events.builders import make_event
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -93,6 +93,36 @@ def test_only_valid_profiled_events_inside_their_windows_are_replayed(tmp_path: 
     assert [t.decision_id for t in recent.clicks] == ["dec-3"]
     assert recent.clicks[0].at == (NOW - 72 * HOUR).timestamp()
     assert touches.recent(7, "hC") == type(recent)()  # a click 9 days ago: past 7 days
+
+
+def test_a_worker_warms_only_the_audiences_it_reads(tmp_path: Path) -> None:
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    clicked_41 = audience_key(Engagement.CLICKED, 41)
+    try:
+        store.append_batch(EVENTS)
+        counters = MemoryCounters()
+        warmed = warm_profiles(
+            store, cast(list[Campaign], CAMPAIGNS), NOW, counters=counters, touches=None,
+            click_days=7, view_days=1, audiences={clicked_41},
+        )
+        later = MemoryCounters()  # the catalog gains "viewed 41" after the worker started
+        loaded = warm_audiences(store, [audience_key(Engagement.VIEWED, 41)], NOW, later)
+    finally:
+        store.close()
+    at = NOW.timestamp()
+    assert (warmed.exposures, warmed.engagements) == (2, 2)  # exposures are all kept
+    assert counters.exposures("hA", [41], at, 6 * 3600) == {41: 1}
+    assert counters.engagement_count(clicked_41, "hA", at, AUDIENCE_TTL_S) == 1
+    assert counters.engagement_count(clicked_41, "hC", at, AUDIENCE_TTL_S) == 1
+    for other in (audience_key(Engagement.VIEWED, 41), audience_key(Engagement.VIEWED, 42)):
+        assert counters.engagement_count(other, "hA", at, AUDIENCE_TTL_S) == 0
+    assert loaded == 2  # hA's two valid, profiled impressions of 41 in the lookback
+    viewed_41 = audience_key(Engagement.VIEWED, 41)
+    assert later.engagement_count(viewed_41, "hA", at, AUDIENCE_TTL_S) == 2
+    assert later.engagement_count(clicked_41, "hA", at, AUDIENCE_TTL_S) == 0
+    assert later.exposures("hA", [41], at, 86_400) == {41: 0}
+    assert later.engagement_count(audience_key(Engagement.VIEWED, 42), "hA", at,
+                                  AUDIENCE_TTL_S) == 0
 
 
 def test_counters_none_replays_touches_only(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -18,7 +19,8 @@ import duckdb
 import httpx
 import pytest
 
-from backbeat.domain.campaign import FrequencyCap
+from backbeat.domain.audience import Audience, AudienceRule, Engagement
+from backbeat.domain.campaign import CampaignStatus, FrequencyCap, Objective, Targeting
 from backbeat.store.catalog import open_catalog, upgrade
 from tests.live import LiveServer, start_server
 from tests.web.network import PAGE, build_network
@@ -174,5 +176,72 @@ def test_a_frequency_cap_holds_on_every_worker(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the cap never held on both workers"
             time.sleep(0.2)
         assert all(fills(fresh)), "another visitor is still served on both workers"
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_an_audience_added_while_serving_reaches_both_workers(tmp_path: Path) -> None:
+    """A worker keeps only the memberships some audience reads. An audience created while
+    it serves is loaded from the store: a visitor who viewed the campaign before the
+    audience existed is retargeted on both workers, another visitor is not."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir(parents=True)
+    url = f"sqlite:///{(data_dir / 'catalog.db').resolve()}"
+    upgrade(url)
+    catalog = open_catalog(url)
+    try:
+        net = build_network(catalog, frequency_cap=None, budget_total_micros=1_000_000_000)
+    finally:
+        catalog.close()
+    top = net.top.id or 0
+    seen, fresh = browser(1), browser(2)
+    server = start_server(data_dir, {
+        "BACKBEAT_WORKERS": "2", "BACKBEAT_HANDOFF_SEAL_MS": "20",
+        "BACKBEAT_FLUSH_INTERVAL_MS": "100",  # the re-warm waits ten of these
+    })
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            r = client.get("/serve", params={"p": top, "u": PAGE}, headers={"User-Agent": seen})
+            path = urlsplit(r.json()["ads"][0]["imp"]).path + "?u=" + quote(PAGE, safe="")
+            assert client.post(path, headers={"User-Agent": seen}).status_code == 204
+        time.sleep(1.0)  # counted, its effect dropped by both workers (no audience reads it)
+
+        catalog = open_catalog(url)
+        try:
+            viewers = catalog.audiences.add(Audience(
+                net.advertiser.id or 0, "Viewed Night Drive",
+                AudienceRule(Engagement.VIEWED, net.campaign.id or 0, 30),
+            ))
+            again = catalog.campaigns.add(replace(
+                net.campaign, id=None, name="Come back", status=CampaignStatus.DRAFT,
+                objective=Objective.RETARGETING, bid_micros=40_000_000,
+                targeting=Targeting(audiences=frozenset({viewers.id or 0})),
+            ).validate(2_500_000))
+            catalog.creatives.add(replace(
+                net.creative, id=None, campaign_id=again.id or 0, alt_text="Come back",
+            ))
+            catalog.campaigns.update(replace(again, status=CampaignStatus.ACTIVE))
+        finally:
+            catalog.close()
+
+        def alts(ua: str) -> list[str]:
+            """The ad served to `ua` on fresh connections, until both workers answered."""
+            served: list[str] = []
+            workers: set[int] = set()
+            while len(workers) < 2 or len(served) < 4:
+                with httpx.Client(base_url=server.url, timeout=10) as client:
+                    workers.add(served_by(client))
+                    r = client.get("/serve", params={"p": top, "u": PAGE},
+                                   headers={"User-Agent": ua})
+                    assert r.status_code == 200, r.text
+                    served += [ad["alt"] for ad in r.json()["ads"]]
+            return served
+
+        deadline = time.monotonic() + 20
+        while set(alts(seen)) != {"Come back"}:
+            assert time.monotonic() < deadline, "the new audience never reached both workers"
+            time.sleep(0.25)
+        assert "Come back" not in alts(fresh)
     finally:
         server.stop()
