@@ -118,9 +118,9 @@ class RecordingCounters:
         return self.inner.spend_many(campaign_ids, day)
 
     def record_exposure(self, visitor: str, campaign_id: int, now: float, window_s: int) -> int:
-        n = self.inner.record_exposure(visitor, campaign_id, now, window_s) if (
-            self.keep_profiles
-        ) else 0
+        n = 0
+        if self.keep_profiles:
+            n = self.inner.record_exposure(visitor, campaign_id, now, window_s)
         self.effects.exposures.append((visitor, campaign_id, now, window_s))
         return n
 

@@ -64,6 +64,11 @@ def audience_key(engagement: Engagement, campaign_id: int) -> str:
     return f"{engagement.value}:{campaign_id}"
 
 
+def audience_campaign(key: str) -> int:
+    """The campaign an :func:`audience_key` names."""
+    return int(key.rpartition(":")[2])
+
+
 @dataclass(frozen=True, slots=True)
 class EventContext:
     """The parts of one tracking request the rules look at. No raw IP: the visitor is

@@ -33,7 +33,7 @@ from backbeat.store.counters.protocol import Counters
 from backbeat.store.events.protocol import EventStore
 from backbeat.tracking.attribution import Touch, TouchKind, TouchLog
 from backbeat.tracking.effects import replay_profiles
-from backbeat.tracking.pipeline import AUDIENCE_TTL_S, audience_key
+from backbeat.tracking.pipeline import AUDIENCE_TTL_S, audience_campaign, audience_key
 from backbeat.tracking.visitor import ANONYMOUS
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def warm_audiences(
     ``clicked:<campaign>``) from the stored events of the lookback into `counters`; for a
     worker whose catalog just gained an audience. Returns how many were loaded."""
     wanted = frozenset(keys)
-    campaign_ids = sorted({int(key.rpartition(":")[2]) for key in wanted})
+    campaign_ids = sorted({audience_campaign(key) for key in wanted})
     if not campaign_ids:
         return 0
     since = datetime.fromtimestamp(now.timestamp() - lookback_s, UTC).replace(tzinfo=None)

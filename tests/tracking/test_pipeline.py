@@ -22,6 +22,7 @@ from backbeat.tracking.pipeline import (
     EventContext,
     Outcome,
     Verdict,
+    audience_campaign,
     audience_key,
     evaluate,
     impression_claim,
@@ -376,3 +377,8 @@ def test_build_reads_the_request() -> None:
         page_url="https://beats.example.com/artist/1",
     )
     assert explicit.page_host == "beats.example.com"  # the tag's page URL beats the Referer
+
+
+def test_an_audience_key_names_its_campaign() -> None:
+    for engagement in Engagement:
+        assert audience_campaign(audience_key(engagement, 4321)) == 4321

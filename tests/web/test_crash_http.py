@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import duckdb
@@ -22,7 +23,7 @@ import pytest
 
 from backbeat.store.catalog import open_catalog, upgrade
 from tests.live import LiveServer, start_server
-from tests.web.network import PAGE, build_network
+from tests.web.network import PAGE, Network, build_network
 
 TOKENS = 1200  # impression links, two per /serve (the network's two placements)
 THREADS = 6
@@ -38,15 +39,28 @@ def browser(i: int) -> str:
     )
 
 
-def seed(data_dir: Path) -> tuple[int, int]:
+def catalog_url(data_dir: Path) -> str:
+    """The SQLite catalog a server on `data_dir` opens."""
+    return f"sqlite:///{(data_dir / 'catalog.db').resolve()}"
+
+
+def seed_network(data_dir: Path, **campaign: Any) -> Network:
+    """A migrated catalog in a new `data_dir` holding :func:`build_network`'s network (no
+    frequency cap and a large budget unless `campaign` says otherwise)."""
     data_dir.mkdir(parents=True)
-    url = f"sqlite:///{(data_dir / 'catalog.db').resolve()}"
+    url = catalog_url(data_dir)
     upgrade(url)
     catalog = open_catalog(url)
     try:
-        net = build_network(catalog, frequency_cap=None, budget_total_micros=1_000_000_000)
+        return build_network(catalog, **{
+            "frequency_cap": None, "budget_total_micros": 1_000_000_000, **campaign,
+        })
     finally:
         catalog.close()
+
+
+def seed(data_dir: Path) -> tuple[int, int]:
+    net = seed_network(data_dir)
     return net.top.id or 0, net.bottom.id or 0
 
 

@@ -140,9 +140,9 @@ def test_counters_none_replays_touches_only(tmp_path: Path) -> None:
     assert (nothing.exposures, nothing.engagements, nothing.touches) == (0, 0, 0)
 
 
-def test_a_restarted_server_keeps_caps_audiences_and_touches(
-    settings: Settings, catalog: SqlCatalog
-) -> None:
+def _stored_until_now(settings: Settings, catalog: SqlCatalog) -> datetime:
+    """Store EVENTS moved so that NOW is the present, through a server that then stops;
+    returns that present."""
     now = datetime.now(UTC).replace(microsecond=0)
     shifted = [
         _event(i, e.ts + (now - NOW), **{k: getattr(e, k) for k in (
@@ -152,6 +152,13 @@ def test_a_restarted_server_keeps_caps_audiences_and_touches(
     first = create_app(settings, catalog=catalog)
     with TestClient(first):
         first.state.runtime.store.append_batch(shifted)
+    return now
+
+
+def test_a_restarted_server_keeps_caps_audiences_and_touches(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    now = _stored_until_now(settings, catalog)
     second = create_app(settings, catalog=catalog)
     with TestClient(second):
         rt = second.state.runtime
@@ -169,15 +176,7 @@ def test_a_process_that_decides_nothing_restores_touches_but_no_profiles(
 ) -> None:
     """The ingest process (serves=False) counts and credits conversions but decides no ad:
     its in-process counters are nobody's profile store, so a restart loads no series."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    shifted = [
-        _event(i, e.ts + (now - NOW), **{k: getattr(e, k) for k in (
-            "type", "valid", "drop_reason", "visitor", "campaign_id", "decision_id")})
-        for i, e in enumerate(EVENTS, start=1)
-    ]
-    first = create_app(settings, catalog=catalog)
-    with TestClient(first):
-        first.state.runtime.store.append_batch(shifted)
+    now = _stored_until_now(settings, catalog)
     ingest = create_app(settings, catalog=catalog)
     ingest.state.runtime.serves = False
     with TestClient(ingest):

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import duckdb
@@ -21,10 +22,10 @@ import pytest
 
 from backbeat.domain.audience import Audience, AudienceRule, Engagement
 from backbeat.domain.campaign import CampaignStatus, FrequencyCap, Objective, Targeting
-from backbeat.store.catalog import open_catalog, upgrade
+from backbeat.store.catalog import open_catalog
 from tests.live import LiveServer, start_server
-from tests.web.network import PAGE, build_network
-from tests.web.test_crash_http import browser, seed
+from tests.web.network import PAGE
+from tests.web.test_crash_http import browser, catalog_url, seed, seed_network
 
 PAGES = 40
 
@@ -132,50 +133,46 @@ def test_two_workers_count_store_and_report_as_one_process(tmp_path: Path) -> No
     assert not list((data_dir / "handoff").glob("*/*/seg-*.log")), "a spool was left behind"
 
 
+def ads_on_both_workers(server: LiveServer, placement: int, ua: str) -> list[list[Any]]:
+    """The ads of each page view `ua` gets, on fresh connections (so on either worker),
+    until both workers answered and at least four views were served."""
+    views: list[list[Any]] = []
+    workers: set[int] = set()
+    while len(workers) < 2 or len(views) < 4:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            workers.add(served_by(client))
+            r = client.get("/serve", params={"p": placement, "u": PAGE},
+                           headers={"User-Agent": ua})
+            assert r.status_code == 200, r.text
+            views.append(r.json()["ads"])
+    return views
+
+
+def view_once(server: LiveServer, placement: int, ua: str) -> None:
+    """Serve `ua` one ad and send its impression beacon."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        r = client.get("/serve", params={"p": placement, "u": PAGE}, headers={"User-Agent": ua})
+        path = urlsplit(r.json()["ads"][0]["imp"]).path + "?u=" + quote(PAGE, safe="")
+        assert client.post(path, headers={"User-Agent": ua}).status_code == 204
+
+
 @pytest.mark.slow
 def test_a_frequency_cap_holds_on_every_worker(tmp_path: Path) -> None:
     """A visitor who saw the capped campaign's ad (its beacon counted by the ingest process)
     is not served it again by either worker: their replicas hold the exposure, although
     the ingest process keeps no profiles of its own."""
     data_dir = tmp_path / "var"
-    data_dir.mkdir(parents=True)
-    url = f"sqlite:///{(data_dir / 'catalog.db').resolve()}"
-    upgrade(url)
-    catalog = open_catalog(url)
-    try:
-        net = build_network(
-            catalog, frequency_cap=FrequencyCap(impressions=1, hours=24),
-            budget_total_micros=1_000_000_000,
-        )
-    finally:
-        catalog.close()
+    net = seed_network(data_dir, frequency_cap=FrequencyCap(impressions=1, hours=24))
     top = net.top.id or 0
     capped, fresh = browser(1), browser(2)
     server = start_server(data_dir, {"BACKBEAT_WORKERS": "2", "BACKBEAT_HANDOFF_SEAL_MS": "20"})
     try:
-        def fills(ua: str) -> list[int]:
-            """Slots filled for `ua` on fresh connections, until both workers answered."""
-            filled: list[int] = []
-            workers: set[int] = set()
-            while len(workers) < 2 or len(filled) < 4:
-                with httpx.Client(base_url=server.url, timeout=10) as client:
-                    workers.add(served_by(client))
-                    r = client.get("/serve", params={"p": top, "u": PAGE},
-                                   headers={"User-Agent": ua})
-                    assert r.status_code == 200, r.text
-                    filled.append(len(r.json()["ads"]))
-            return filled
-
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            r = client.get("/serve", params={"p": top, "u": PAGE}, headers={"User-Agent": capped})
-            ad = r.json()["ads"][0]
-            path = urlsplit(ad["imp"]).path + "?u=" + quote(PAGE, safe="")
-            assert client.post(path, headers={"User-Agent": capped}).status_code == 204
+        view_once(server, top, capped)
         deadline = time.monotonic() + 15
-        while any(fills(capped)):  # the effects reach both workers a counting round later
+        while any(ads_on_both_workers(server, top, capped)):  # a counting round later
             assert time.monotonic() < deadline, "the cap never held on both workers"
             time.sleep(0.2)
-        assert all(fills(fresh)), "another visitor is still served on both workers"
+        assert all(ads_on_both_workers(server, top, fresh)), "another visitor is still served"
     finally:
         server.stop()
 
@@ -186,14 +183,7 @@ def test_an_audience_added_while_serving_reaches_both_workers(tmp_path: Path) ->
     it serves is loaded from the store: a visitor who viewed the campaign before the
     audience existed is retargeted on both workers, another visitor is not."""
     data_dir = tmp_path / "var"
-    data_dir.mkdir(parents=True)
-    url = f"sqlite:///{(data_dir / 'catalog.db').resolve()}"
-    upgrade(url)
-    catalog = open_catalog(url)
-    try:
-        net = build_network(catalog, frequency_cap=None, budget_total_micros=1_000_000_000)
-    finally:
-        catalog.close()
+    net = seed_network(data_dir)
     top = net.top.id or 0
     seen, fresh = browser(1), browser(2)
     server = start_server(data_dir, {
@@ -201,13 +191,10 @@ def test_an_audience_added_while_serving_reaches_both_workers(tmp_path: Path) ->
         "BACKBEAT_FLUSH_INTERVAL_MS": "100",  # the re-warm waits ten of these
     })
     try:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            r = client.get("/serve", params={"p": top, "u": PAGE}, headers={"User-Agent": seen})
-            path = urlsplit(r.json()["ads"][0]["imp"]).path + "?u=" + quote(PAGE, safe="")
-            assert client.post(path, headers={"User-Agent": seen}).status_code == 204
+        view_once(server, top, seen)
         time.sleep(1.0)  # counted, its effect dropped by both workers (no audience reads it)
 
-        catalog = open_catalog(url)
+        catalog = open_catalog(catalog_url(data_dir))
         try:
             viewers = catalog.audiences.add(Audience(
                 net.advertiser.id or 0, "Viewed Night Drive",
@@ -225,21 +212,11 @@ def test_an_audience_added_while_serving_reaches_both_workers(tmp_path: Path) ->
         finally:
             catalog.close()
 
-        def alts(ua: str) -> list[str]:
-            """The ad served to `ua` on fresh connections, until both workers answered."""
-            served: list[str] = []
-            workers: set[int] = set()
-            while len(workers) < 2 or len(served) < 4:
-                with httpx.Client(base_url=server.url, timeout=10) as client:
-                    workers.add(served_by(client))
-                    r = client.get("/serve", params={"p": top, "u": PAGE},
-                                   headers={"User-Agent": ua})
-                    assert r.status_code == 200, r.text
-                    served += [ad["alt"] for ad in r.json()["ads"]]
-            return served
+        def alts(ua: str) -> set[str]:
+            return {ad["alt"] for ads in ads_on_both_workers(server, top, ua) for ad in ads}
 
         deadline = time.monotonic() + 20
-        while set(alts(seen)) != {"Come back"}:
+        while alts(seen) != {"Come back"}:
             assert time.monotonic() < deadline, "the new audience never reached both workers"
             time.sleep(0.25)
         assert "Come back" not in alts(fresh)
