@@ -22,7 +22,7 @@ a worker serve a few ads past a budget or a frequency cap, never bill past a bud
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,12 +94,18 @@ class RecordingCounters:
     tenth of the counting for nothing. `record_exposure` then returns 0. With counters
     the workers share (Redis) the writes must reach `inner`: keep them.
 
+    `audiences`, when given, returns the audience keys some audience reads now; only their
+    memberships are recorded as effects. Workers keep no others (:mod:`backbeat.web.audiences`),
+    and with no retargeting audience in the catalog that is half of all the entries they
+    would unpickle and skip. It does not change what reaches `inner`.
+
     Not thread-safe for recording: one ingest loop owns it (its reads may come from any
     thread, as the inner counters allow)."""
 
     inner: Counters
     effects: Effects = field(default_factory=Effects)
     keep_profiles: bool = True
+    audiences: Callable[[], Container[str]] | None = None
 
     def drain(self) -> Effects:
         out, self.effects = self.effects, Effects()
@@ -141,7 +147,8 @@ class RecordingCounters:
     def add_member(self, audience_key: str, visitor: str, now: float, ttl_s: int) -> None:
         if self.keep_profiles:
             self.inner.add_member(audience_key, visitor, now, ttl_s)
-        self.effects.members.append((audience_key, visitor, now, ttl_s))
+        if self.audiences is None or audience_key in self.audiences():
+            self.effects.members.append((audience_key, visitor, now, ttl_s))
 
     def engagement_count(self, audience_key: str, visitor: str, now: float, window_s: int) -> int:
         return self.inner.engagement_count(audience_key, visitor, now, window_s)

@@ -42,14 +42,16 @@ class AudienceKeys:
     Built from the index the worker starts with; :meth:`update` takes each new index (the
     index holder runs it before the swap, see ``IndexHolder.add_preparer``). `rewarm` loads
     the given keys' memberships from the store, on a timer thread `delay_s` after the
-    index gained them. Thread-safe: the effects thread reads the keys for every message."""
+    index gained them (None: no re-warm; the ingest process uses this to publish only the
+    memberships workers keep). Thread-safe: the effects thread reads the keys for every
+    message."""
 
     def __init__(
         self,
         index: CandidateIndex,
-        rewarm: Callable[[frozenset[str]], object],
+        rewarm: Callable[[frozenset[str]], object] | None = None,
         *,
-        delay_s: float,
+        delay_s: float = 0.0,
     ) -> None:
         if delay_s < 0:
             raise ValueError("delay_s must be >= 0")
@@ -69,13 +71,16 @@ class AudienceKeys:
         with self._lock:
             added = keys - self._keys
             self._keys = keys
-            if added:
+            if added and self._rewarm is not None:
                 self._schedule(added)
 
     def _schedule(self, added: frozenset[str]) -> None:
+        rewarm = self._rewarm
+        assert rewarm is not None
+
         def run() -> None:
             try:
-                self._rewarm(added)
+                rewarm(added)
             except Exception:  # the worker goes on; the audience fills from new effects
                 log.exception("worker: re-warming audiences %s failed", sorted(added))
 

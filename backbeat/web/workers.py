@@ -77,6 +77,7 @@ class IngestProcess:
         self.rt.serves = False
         self.service: EventService | None = None
         self.consumer: HitConsumer | None = None
+        self.audiences: AudienceKeys | None = None
         self._readers: list[SpoolReader[object]] = []
 
     def start(self) -> None:
@@ -90,7 +91,15 @@ class IngestProcess:
         # In-process counters here are nobody's profile store: the workers decide from their
         # replicas, fed by the effects. Shared ones (Redis) are the workers' too.
         shared = self.settings.counters_backend is not CountersBackend.MEMORY
-        recorder = RecordingCounters(rt.counters, keep_profiles=shared)
+        # Effects carry only the memberships some audience reads, which is all a worker
+        # keeps. This index is polled as the workers' are, and a worker re-warms a new key
+        # from the store REWARM_FLUSHES flush intervals after it learns of it: by then this
+        # process publishes the key's memberships too (backbeat.web.audiences).
+        self.audiences = AudienceKeys(rt.holder.current())
+        rt.holder.add_preparer(self.audiences.update)
+        recorder = RecordingCounters(
+            rt.counters, keep_profiles=shared, audiences=self.audiences.current
+        )
         counting = Counting(recorder, self.settings, rt.secret, rt.campaign, rt.stats, rt.touches)
         hit_reader: SpoolReader[Hit] = SpoolReader(hits_dir(self.settings), codec=HitCodec())
         event_reader: SpoolReader[list[Any]] = SpoolReader(

@@ -55,6 +55,21 @@ def test_without_keeping_profiles_the_writes_are_recorded_but_not_kept() -> None
     )
 
 
+def test_only_the_memberships_some_audience_reads_are_published() -> None:
+    inner = MemoryCounters()
+    keys: set[str] = {"clicked:7"}
+    rec = RecordingCounters(inner, keep_profiles=True, audiences=lambda: keys)
+    rec.add_member("viewed:7", VISITOR, NOW, 86_400)
+    rec.add_member("clicked:7", VISITOR, NOW, 86_400)
+    keys.add("viewed:9")  # the catalog gained an audience: read at each write
+    rec.add_member("viewed:9", VISITOR, NOW, 86_400)
+    assert rec.drain().members == [
+        ("clicked:7", VISITOR, NOW, 86_400), ("viewed:9", VISITOR, NOW, 86_400)
+    ]
+    # What reaches the inner counters (shared ones: the workers read them) is unchanged.
+    assert inner.engagement_count("viewed:7", VISITOR, NOW, 86_400) == 1
+
+
 def test_a_replica_keeps_only_the_audiences_it_is_given() -> None:
     fx = Effects(
         exposures=[(VISITOR, 7, NOW, 3600)],

@@ -75,6 +75,12 @@ def test_a_failing_rewarm_is_logged_and_the_keys_stay_current(
     assert keys.current() == {"viewed:4"}
 
 
+def test_without_a_rewarm_the_keys_follow_the_index_alone() -> None:
+    keys = AudienceKeys(cast(CandidateIndex, FakeIndex(1)))  # the ingest process's use
+    keys.update(cast(CandidateIndex, FakeIndex(2, {1: audience(1, Engagement.CLICKED, 4)})))
+    assert keys.current() == {"clicked:4"} and not keys.timers
+
+
 def test_a_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError):
         AudienceKeys(cast(CandidateIndex, FakeIndex(1)), lambda keys: None, delay_s=-1)
