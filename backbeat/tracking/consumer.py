@@ -14,6 +14,17 @@ waited `flush_interval_s`, then go to the store as one Arrow table, and only the
 segments removed. (An append has a fixed cost of milliseconds; one per small round would
 cost more than the events themselves.)
 
+**Storing has a thread of its own** once the loop runs (:meth:`HitConsumer.start`). An
+append is milliseconds of DuckDB work, most of it without the GIL, plus a commit and now and
+then a checkpoint (hundreds of milliseconds on a table of millions of rows). Stored on the
+counting thread, it held counting up; the next round then took every segment sealed
+meanwhile, and its effects reached the workers as one burst of tens of messages, which they
+apply holding their GIL: the beacons' worst stalls at half load (docs/benchmarks.md,
+session 8). The counting thread hands a due batch to the store thread and goes on; at most
+`STORE_QUEUE` batches wait, beyond which counting waits too. Batches are stored in order,
+each retried until it is stored. Called directly (tests, the drain at stop), `run_once`
+stores on the caller's thread.
+
 Nothing is lost or counted twice across a crash: a segment is removed only after `submit`
 returned, and a hit's event is stored under the hit's id, so a segment read again after a
 crash stores nothing new. If the store refuses a batch (disk error) the batch is kept and
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +59,8 @@ MAX_SEGMENTS_PER_ROUND = 64
 # Effects entries per published message: a worker replays one message holding its GIL
 # (about a millisecond for 500 here), so its event loop never waits long behind a replay.
 EFFECTS_PER_MESSAGE = 500
+# Batches handed to the store thread and not yet stored, at most (then counting waits).
+STORE_QUEUE = 2
 
 
 @dataclass
@@ -107,8 +121,15 @@ class HitConsumer:
         self.stats = ConsumerStats()
         self._batch = _Batch()
         self._taken: set[SegmentRef] = set()
+        # Held while segments are listed and taken, and while stored ones are removed: a
+        # segment the store thread removes must not look ready (and untaken) meanwhile.
+        self._refs_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._storer: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._room = threading.Semaphore(STORE_QUEUE)
+        self._abandon = threading.Event()  # stop(drain=False): leave unstored batches
 
     # one round -------------------------------------------------------------------------
     def run_once(self, *, flush: bool = False) -> int:
@@ -125,9 +146,13 @@ class HitConsumer:
         return taken
 
     def _count_ready(self) -> int:
-        row_refs = [r for r in self.decisions.ready() if r not in self._taken]
-        hit_refs = [r for r in self.hits.ready() if r not in self._taken]
-        row_refs, hit_refs = row_refs[:MAX_SEGMENTS_PER_ROUND], hit_refs[:MAX_SEGMENTS_PER_ROUND]
+        with self._refs_lock:
+            row_refs = [r for r in self.decisions.ready() if r not in self._taken]
+            hit_refs = [r for r in self.hits.ready() if r not in self._taken]
+            row_refs = row_refs[:MAX_SEGMENTS_PER_ROUND]
+            hit_refs = hit_refs[:MAX_SEGMENTS_PER_ROUND]
+            self._taken.update(row_refs)
+            self._taken.update(hit_refs)
         if not row_refs and not hit_refs:
             return 0
         b = self._batch
@@ -158,8 +183,6 @@ class HitConsumer:
         b.size += len(counted)
         b.row_refs += row_refs
         b.hit_refs += hit_refs
-        self._taken.update(row_refs)
-        self._taken.update(hit_refs)
         self.stats.rounds += 1
         self.stats.hits += len(hits)
         effects = self.recorder.drain()
@@ -170,7 +193,19 @@ class HitConsumer:
         return len(row_refs) + len(hit_refs)
 
     def _store(self) -> None:
-        b = self._batch
+        """Store the waiting batch: on this thread, or (while the loop runs) by handing it
+        to the store thread, waiting for room first."""
+        if self._storer is None:
+            self._store_batch(self._batch)  # raises with the batch kept, for a retry
+            self._batch = _Batch()
+            return
+        while not self._room.acquire(timeout=self.poll_s):
+            if self._stop.is_set():
+                return  # kept: the drain at stop stores it
+        self._queue.put(self._batch)
+        self._batch = _Batch()
+
+    def _store_batch(self, b: _Batch) -> None:
         tables = [rows_to_arrow(b.rows)] if b.rows else []
         if b.events:
             tables.append(to_arrow(b.events))
@@ -181,15 +216,15 @@ class HitConsumer:
             except Exception:
                 self.stats.failures += 1
                 raise
-        for ref in b.row_refs:
-            self.decisions.remove(ref)
-        for ref in b.hit_refs:
-            self.hits.remove(ref)
-        self._taken.difference_update(b.row_refs)
-        self._taken.difference_update(b.hit_refs)
+        with self._refs_lock:
+            for ref in b.row_refs:
+                self.decisions.remove(ref)
+            for ref in b.hit_refs:
+                self.hits.remove(ref)
+            self._taken.difference_update(b.row_refs)
+            self._taken.difference_update(b.hit_refs)
         self.stats.stored += b.size
         self.stats.flushes += 1
-        self._batch = _Batch()
 
     # the loop ----------------------------------------------------------------------------
     # Why `nice`: counting is the one job on the box that may wait. A beacon is answered
@@ -199,8 +234,26 @@ class HitConsumer:
     # priority its rounds preempt workers mid-request, which is much of the beacons' tail
     # at half load (docs/benchmarks.md, session 5).
     def start(self) -> None:
+        self._storer = threading.Thread(target=self._store_loop, name="hit-store", daemon=True)
+        self._storer.start()
         self._thread = threading.Thread(target=self._run, name="hit-consumer", daemon=True)
         self._thread.start()
+
+    def _store_loop(self) -> None:
+        if self.nice:
+            lower_priority(self.nice)
+        while (batch := self._queue.get()) is not None:
+            backoff = self.poll_s
+            while True:
+                try:
+                    self._store_batch(batch)
+                    break
+                except Exception:
+                    log.exception("ingest: storing a batch failed; retrying")
+                    if self._abandon.wait(backoff):
+                        return
+                    backoff = min(backoff * 2, 5.0)
+            self._room.release()
 
     def _run(self) -> None:
         if self.nice:
@@ -225,6 +278,12 @@ class HitConsumer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._storer is not None:
+            if not drain:
+                self._abandon.set()
+            self._queue.put(None)  # after the batches handed over: those are stored first
+            self._storer.join(timeout)
+            self._storer = None
         if drain:
             while self.run_once(flush=True):
                 pass

@@ -202,3 +202,65 @@ def test_the_counting_thread_runs_below_the_serving_threads(loop: Loop) -> None:
         assert _nice_of(threading.get_native_id()) == own  # the rest of the process is not
     finally:
         loop.consumer.stop(drain=False)
+
+
+def test_counting_goes_on_while_the_store_thread_stores(loop: Loop, tmp_path: Path) -> None:
+    import threading
+
+    release = threading.Event()
+    entered = threading.Event()
+    inner = loop.submit
+
+    def slow_submit(table: pa.Table) -> None:
+        entered.set()
+        assert release.wait(10)  # an append held up (a checkpoint, say)
+        inner(table)
+
+    loop.consumer.submit = slow_submit
+    loop.consumer.flush_rows, loop.consumer.poll_s = 1, 0.005
+    loop.fail_next = 1  # the first append also fails once: the store thread retries it
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    loop.consumer.start()
+    try:
+        sink.submit([imp(DECISIONS[0], "first", NOW + 1)])
+        sink.flush()
+        assert entered.wait(10)
+        sink.submit([imp(DECISIONS[1], "second", NOW + 2)])
+        sink.flush()
+        deadline = time.monotonic() + 10
+        while loop.consumer.stats.hits < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        # counted, its effects published, while the first batch's append is still held
+        assert loop.consumer.stats.hits == 2 and len(loop.published) == 2
+        assert loop.store.count() == 0
+        # both sealed segments are still spooled (and the open one)
+        assert len(list((tmp_path / "hits").glob("*/seg-*.log"))) >= 2
+        release.set()
+        while loop.store.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert sorted(loop.store.query("SELECT id FROM events")) == [("first",), ("second",)]
+        assert loop.consumer.stats.failures == 1 and loop.consumer.stats.flushes == 2
+    finally:
+        release.set()
+        sink.close()
+        loop.consumer.stop(drain=True)
+    assert not list((tmp_path / "hits").glob("*/seg-*.log"))
+    assert loop.store.count() == 2  # each stored once
+
+
+def test_stopping_with_the_drain_stores_what_the_store_thread_still_held(
+    loop: Loop, tmp_path: Path
+) -> None:
+    loop.consumer.flush_rows, loop.consumer.poll_s = 1, 0.005
+    loop.fail_next = 3  # the store thread is still retrying when the stop comes
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    loop.consumer.start()
+    sink.submit([imp(DECISIONS[0], "held", NOW + 1)])
+    sink.close()
+    deadline = time.monotonic() + 10
+    while loop.consumer.stats.failures < 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    loop.consumer.stop(drain=True)
+    assert loop.store.query("SELECT id, valid FROM events") == [("held", True)]
+    assert loop.consumer.stats.hits == 1
+    assert not list((tmp_path / "hits").glob("*/seg-*.log"))
