@@ -6,9 +6,8 @@ loop counts with the authoritative counters before storing.
 
 Each round (every `poll_s` while there is work) takes the newly sealed segments of both
 streams, counts the round's hits in time order (so a click from one worker follows the
-impression another worker took a moment earlier) and publishes their effects to the
-workers every `PUBLISH_EVERY` hits and at the round's end, so their budget and frequency
-replicas lag by at most one round. Storing is
+impression another worker took a moment earlier) and publishes the round's effects to the
+workers at once, so their budget and frequency replicas lag by one round. Storing is
 batched apart from counting, like the single process's writer: the counted events and the
 decision rows wait in memory until `flush_rows` of them are waiting or the oldest has
 waited `flush_interval_s`, then go to the store as one Arrow table, and only then are their
@@ -60,12 +59,6 @@ MAX_SEGMENTS_PER_ROUND = 64
 # Effects entries per published message: a worker replays one message holding its GIL
 # (about a millisecond for 500 here), so its event loop never waits long behind a replay.
 EFFECTS_PER_MESSAGE = 500
-# A round's effects go out every this many hits, not all at its end. A round of a loop that
-# fell behind (its thread runs below the workers, in their gaps) holds seconds of hits;
-# sent at its end they reached every worker as one burst of messages, and a worker applies
-# them holding its GIL while its event loop waits for it at every I/O call
-# (docs/benchmarks.md, session 8). Sent as they are counted, they follow counting's pace.
-PUBLISH_EVERY = 500
 # Batches handed to the store thread and not yet stored, at most (then counting waits).
 STORE_QUEUE = 2
 
@@ -175,11 +168,7 @@ class HitConsumer:
                 hits.extend(batch)
         hits.sort(key=lambda h: h.at)  # stable: one worker's hits keep their order
         counted: list[Event] = []
-        published = 0  # counted events whose effects are out
-        for i, hit in enumerate(hits, 1):
-            if i % PUBLISH_EVERY == 0:
-                self._publish(counted[published:])
-                published = len(counted)
+        for hit in hits:
             try:
                 result = count_hit(hit, self.counting)
             except TokenRejected as exc:  # verified by the worker: only a damaged record does this
@@ -196,16 +185,12 @@ class HitConsumer:
         b.hit_refs += hit_refs
         self.stats.rounds += 1
         self.stats.hits += len(hits)
-        self._publish(counted[published:])
-        return len(row_refs) + len(hit_refs)
-
-    def _publish(self, counted: list[Event]) -> None:
-        """Send the effects recorded since the last call; `counted` are their events."""
         effects = self.recorder.drain()
         effects.creatives = creative_counts(counted)
         if effects:
             for part in effects.split(EFFECTS_PER_MESSAGE):
                 self.publish(part)
+        return len(row_refs) + len(hit_refs)
 
     def _store(self) -> None:
         """Store the waiting batch: on this thread, or (while the loop runs) by handing it

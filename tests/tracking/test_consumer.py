@@ -21,7 +21,7 @@ from backbeat.store.events.spool_format import EVENT_CODEC
 from backbeat.store.events.spool_reader import SpoolReader
 from backbeat.tracking.consumer import HitConsumer
 from backbeat.tracking.effects import Effects, RecordingCounters
-from backbeat.tracking.hits import Counted, Counting, Hit, HitCodec, count_hit
+from backbeat.tracking.hits import Counting, Hit, HitCodec
 from backbeat.tracking.signing import sign
 from tests.store.events.builders import make_event
 from tests.tracking.conftest import NOW, SECRET, make_payload
@@ -112,36 +112,6 @@ def test_a_large_rounds_effects_go_out_in_bounded_messages(
     assert sum(fx.spend.get((101, "2025-11-28"), 0) for fx in loop.published) == 6 * 2_500
     assert len([e for fx in loop.published for e in fx.exposures]) == 6
     assert [c for fx in loop.published for c in fx.creatives] == [(202, 6, 0)]
-
-
-def test_a_rounds_effects_go_out_as_its_hits_are_counted(
-    loop: Loop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("backbeat.tracking.consumer.PUBLISH_EVERY", 2)
-    counted = [0]
-
-    def counting(hit: Hit, how: Counting) -> Counted:
-        counted[0] += 1
-        return count_hit(hit, how)
-
-    monkeypatch.setattr("backbeat.tracking.consumer.count_hit", counting)
-    sent_at: list[int] = []  # hits counted when each message went out
-
-    def publish(fx: Effects) -> None:
-        sent_at.append(counted[0])
-        loop.published.append(fx)
-
-    loop.consumer.publish = publish
-    w1 = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w1")
-    decisions = [f"019ac9f0-3a40-7c3e-9a1b-0000000003{i:02d}" for i in range(5)]
-    w1.submit([imp(d, f"j{n}", NOW + n) for n, d in enumerate(decisions)])
-    w1.close()
-    assert loop.consumer.run_once(flush=True) == 1  # one round
-    assert sent_at == [1, 3, 5]  # during the round, not all at its end
-    assert [len(fx.exposures) for fx in loop.published] == [1, 2, 2]
-    assert [c for fx in loop.published for c in fx.creatives] == [(202, 1, 0), (202, 2, 0),
-                                                                  (202, 2, 0)]
-    assert sum(fx.spend.get((101, "2025-11-28"), 0) for fx in loop.published) == 5 * 2_500
 
 
 def test_hits_of_a_round_are_counted_in_time_order(loop: Loop, tmp_path: Path) -> None:
