@@ -100,8 +100,9 @@ class Settings(BaseSettings):
         default=5,
         ge=0,
         le=19,
-        description="how much lower than the serving workers the ingest process's counting "
-        "thread runs (Unix niceness): it catches up while the workers wait",
+        description="how much lower than serving the background work runs (Unix "
+        "niceness): the ingest process's counting and storing threads, and DuckDB's own "
+        "threads; it catches up while the workers wait",
     )
 
     # uploads & web

@@ -34,7 +34,6 @@ retried as it is; its hits are never counted again, which would turn them into d
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -45,6 +44,7 @@ from typing import Any
 import pyarrow as pa
 
 from backbeat.domain.events import Event
+from backbeat.priority import lower_priority
 from backbeat.store.events.handoff import Rows, rows_to_arrow
 from backbeat.store.events.schema import to_arrow
 from backbeat.store.events.spool_reader import SegmentRef, SpoolReader
@@ -289,12 +289,3 @@ class HitConsumer:
                 pass
             self.run_once(flush=True)
 
-
-def lower_priority(nice: int) -> None:
-    """Add `nice` to the calling thread's niceness (Linux schedules threads one by one).
-    Lowering a priority needs no privilege; where it fails anyway, say so and go on."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except (OSError, AttributeError) as exc:
-        log.warning("ingest: cannot lower the counting thread's priority: %s", exc)

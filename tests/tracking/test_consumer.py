@@ -24,6 +24,7 @@ from backbeat.tracking.effects import Effects, RecordingCounters
 from backbeat.tracking.hits import Counting, Hit, HitCodec
 from backbeat.tracking.signing import sign
 from tests.store.events.builders import make_event
+from tests.test_priority import nice_of
 from tests.tracking.conftest import NOW, SECRET, make_payload
 from tests.tracking.test_hits import hit
 
@@ -180,26 +181,20 @@ def test_storing_waits_for_a_full_batch_or_the_interval(loop: Loop, tmp_path: Pa
     assert loop.store.count() == 4
 
 
-def _nice_of(tid: int) -> int:
-    """A thread's niceness as the kernel reports it (/proc/<pid>/task/<tid>/stat, field 19)."""
-    stat = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(stat[16])
-
-
-def test_the_counting_thread_runs_below_the_serving_threads(loop: Loop) -> None:
+def test_the_counting_and_store_threads_run_below_the_serving_threads(loop: Loop) -> None:
     import threading
 
-    own = _nice_of(threading.get_native_id())
+    own = nice_of(threading.get_native_id())
     loop.consumer.nice = 5
     loop.consumer.start()
     try:
-        thread = loop.consumer._thread
-        assert thread is not None and thread.native_id is not None
-        deadline = time.monotonic() + 10
-        while _nice_of(thread.native_id) == own and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _nice_of(thread.native_id) == min(19, own + 5)
-        assert _nice_of(threading.get_native_id()) == own  # the rest of the process is not
+        for thread in (loop.consumer._thread, loop.consumer._storer):
+            assert thread is not None and thread.native_id is not None
+            deadline = time.monotonic() + 10
+            while nice_of(thread.native_id) == own and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert nice_of(thread.native_id) == min(19, own + 5)
+        assert nice_of(threading.get_native_id()) == own  # the rest of the process is not
     finally:
         loop.consumer.stop(drain=False)
 

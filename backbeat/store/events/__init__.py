@@ -50,7 +50,10 @@ __all__ = [
 def open_event_store(settings: Settings) -> EventStore:
     """The event store chosen by ``BACKBEAT_EVENTS_BACKEND``."""
     if settings.events_backend is EventsBackend.DUCKDB:
-        return DuckDBEventStore(settings.resolved_events_path, threads=settings.duckdb_threads)
+        return DuckDBEventStore(
+            settings.resolved_events_path, threads=settings.duckdb_threads,
+            nice=settings.ingest_nice,
+        )
     raise ConfigError(
         f"BACKBEAT_EVENTS_BACKEND={settings.events_backend.value}: this backend is not "
         "available yet; set BACKBEAT_EVENTS_BACKEND=duckdb"

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from backbeat.domain.events import Event, EventType
 from backbeat.errors import ValidationFailed
+from backbeat.priority import lower_threads, thread_ids
 from backbeat.store.events.schema import (
     ARROW_SCHEMA,
     COLUMNS,
@@ -159,14 +160,18 @@ class DuckDBEventStore:
     `path` may be ``":memory:"`` for a throwaway database. `threads` caps the threads
     DuckDB uses (default: one per core): on a small machine that also serves ads, one
     thread keeps a batch append or a checkpoint from taking every core at once, at the
-    price of slower reports."""
+    price of slower reports. `nice` lowers the priority of the threads DuckDB starts (its
+    worker pool and background threads; :mod:`backbeat.priority`), so that the parallel
+    parts of appends, checkpoints and reports use the cores serving leaves free, and all
+    of them when it leaves them all."""
 
     dialect = "duckdb"
 
-    def __init__(self, path: Path | str, *, threads: int | None = None) -> None:
+    def __init__(self, path: Path | str, *, threads: int | None = None, nice: int = 0) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
+        before = thread_ids()
         self._con = duckdb.connect(self.path)
         self._lock = threading.Lock()  # one write at a time on the main connection
         self._con.execute("SET enable_progress_bar = false")  # a rebuild would draw one
@@ -174,6 +179,10 @@ class DuckDBEventStore:
             if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
                 raise ValueError("threads must be a positive integer")
             self._con.execute(f"SET threads = {threads}")
+        # DuckDB starts its threads with the connection (and with SET threads): any thread
+        # that appeared meanwhile is one of them.
+        self.background_threads = thread_ids() - before
+        lower_threads(self.background_threads, nice)
         self._con.execute(_events_ddl())
         self._ensure_rollups()
         # Readers spawn their cursors from a connection of their own, so opening one never

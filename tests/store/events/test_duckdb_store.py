@@ -242,3 +242,19 @@ def test_a_current_rollup_is_left_alone_on_open(tmp_path: Path) -> None:
         assert reopened.query(f"SELECT sum(event_count) FROM {ROLLUP_TABLE}") == [(1050,)]
     finally:
         reopened.close()
+
+
+def test_duckdbs_own_threads_run_below_the_callers(tmp_path: Path) -> None:
+    from tests.test_priority import nice_of
+
+    own = nice_of(threading.get_native_id())
+    store = DuckDBEventStore(tmp_path / "events.duckdb", nice=4)
+    try:
+        assert store.background_threads  # DuckDB starts its pool with the connection
+        alive = [t for t in store.background_threads if Path(f"/proc/self/task/{t}").exists()]
+        assert alive and all(nice_of(t) == min(19, own + 4) for t in alive)
+        assert nice_of(threading.get_native_id()) == own  # the caller is not lowered
+        store.append_batch(make_events(100))  # and still works, in parallel where it can
+        assert store.count() == 100
+    finally:
+        store.close()

@@ -1,0 +1,80 @@
+"""Background threads below the serving threads: niceness as the kernel reports it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from backbeat.priority import lower_priority, lower_threads, thread_ids
+
+
+def nice_of(tid: int) -> int:
+    """A thread's niceness as the kernel reports it (/proc/self/task/<tid>/stat, field 19)."""
+    stat = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(stat[16])
+
+
+def _in_a_thread(work: object) -> tuple[int, int]:
+    """Run `work` on a new thread that then waits; (its id, its niceness after)."""
+    ready, done = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def run() -> None:
+        if callable(work):
+            work()
+        seen.append(threading.get_native_id())
+        ready.set()
+        done.wait(10)
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert ready.wait(10)
+    try:
+        return seen[0], nice_of(seen[0])
+    finally:
+        done.set()
+        t.join()
+
+
+def test_a_thread_lowers_its_own_priority_and_no_other() -> None:
+    own = nice_of(threading.get_native_id())
+    _, niceness = _in_a_thread(lambda: lower_priority(4))
+    assert niceness == min(19, own + 4)
+    assert nice_of(threading.get_native_id()) == own
+
+
+def test_threads_are_lowered_by_id_up_to_19() -> None:
+    ready, done = threading.Event(), threading.Event()
+    ids: list[int] = []
+
+    def run() -> None:
+        ids.append(threading.get_native_id())
+        ready.set()
+        done.wait(10)
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        assert ready.wait(10)
+        assert ids[0] in thread_ids()
+        own = nice_of(ids[0])
+        lower_threads(ids, 3)
+        assert nice_of(ids[0]) == min(19, own + 3)
+        lower_threads(ids, 30)
+        assert nice_of(ids[0]) == 19
+        lower_threads([2**22 + 12345], 3)  # no such thread: skipped quietly
+    finally:
+        done.set()
+        t.join()
+
+
+def test_a_failure_is_a_warning(monkeypatch: pytest.MonkeyPatch,
+                                caplog: pytest.LogCaptureFixture) -> None:
+    def refuse(*args: object) -> None:
+        raise PermissionError("not here")
+
+    monkeypatch.setattr("os.setpriority", refuse)
+    lower_threads([threading.get_native_id()], 2)
+    assert "cannot lower the priority" in caplog.text
