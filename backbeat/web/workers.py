@@ -58,6 +58,13 @@ HIT_INLINE_MAX = 8  # hits per group written on the event loop's thread (see bel
 # A new audience's re-warm waits this many of the ingest process's flush intervals, so the
 # events whose effects the worker dropped before it knew the audience are stored by then.
 REWARM_FLUSHES = 10
+# DuckDB's threads in the ingest process unless BACKBEAT_DUCKDB_THREADS says otherwise. The
+# ingest shares the cores with the serving workers; with one thread an append or a
+# checkpoint runs on the (lowered) store thread alone instead of on every core at once.
+# Alternating runs at half load: the beacons' p99 11.0-23.3 ms against 12.8-36.3 ms with
+# DuckDB's pool lowered but parallel (docs/benchmarks.md, session 8). Reports through the
+# ingest process run on one core.
+INGEST_DUCKDB_THREADS = 1
 
 
 def hits_dir(settings: Settings) -> Path:
@@ -72,7 +79,10 @@ class IngestProcess:
     """The event store's owner and the single counter of every worker's hits."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = ensure_secret(settings)
+        settings = ensure_secret(settings)
+        if settings.duckdb_threads is None:
+            settings = settings.model_copy(update={"duckdb_threads": INGEST_DUCKDB_THREADS})
+        self.settings = settings
         self.rt: Runtime = open_runtime(self.settings)
         self.rt.serves = False
         self.service: EventService | None = None

@@ -20,9 +20,11 @@ import duckdb
 import httpx
 import pytest
 
+from backbeat.config import Settings
 from backbeat.domain.audience import Audience, AudienceRule, Engagement
 from backbeat.domain.campaign import CampaignStatus, FrequencyCap, Objective, Targeting
-from backbeat.store.catalog import open_catalog
+from backbeat.store.catalog import SqlCatalog, open_catalog
+from backbeat.web.workers import IngestProcess
 from tests.live import LiveServer, start_server
 from tests.web.network import PAGE
 from tests.web.test_crash_http import browser, catalog_url, seed, seed_network
@@ -222,3 +224,15 @@ def test_an_audience_added_while_serving_reaches_both_workers(tmp_path: Path) ->
         assert "Come back" not in alts(fresh)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("configured", "used"), [(None, 1), (2, 2)])
+def test_the_ingest_process_gives_duckdb_one_thread_unless_told(
+    settings: Settings, catalog: SqlCatalog, configured: int | None, used: int
+) -> None:
+    ingest = IngestProcess(settings.model_copy(update={"duckdb_threads": configured}))
+    try:
+        assert ingest.settings.duckdb_threads == used
+        assert ingest.rt.store.query("SELECT current_setting('threads')") == [(used,)]
+    finally:
+        ingest.rt.close()
