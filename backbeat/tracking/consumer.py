@@ -20,10 +20,11 @@ then a checkpoint (hundreds of milliseconds on a table of millions of rows). Sto
 counting thread, it held counting up; the next round then took every segment sealed
 meanwhile, and its effects reached the workers as one burst of tens of messages, which they
 apply holding their GIL: the beacons' worst stalls at half load (docs/benchmarks.md,
-session 8). The counting thread hands a due batch to the store thread and goes on; at most
-`STORE_QUEUE` batches wait, beyond which counting waits too. Batches are stored in order,
-each retried until it is stored. Called directly (tests, the drain at stop), `run_once`
-stores on the caller's thread.
+session 8). The counting thread hands a due batch to the store thread and goes on; while
+that one is being stored it keeps filling the next (up to `STORE_BACKLOG` times
+`flush_rows` rows, beyond which counting waits), so appends grow with the load. Batches
+are stored in order, each retried until it is stored. Called directly (tests, the drain
+at stop), `run_once` stores on the caller's thread.
 
 Nothing is lost or counted twice across a crash: a segment is removed only after `submit`
 returned, and a hit's event is stored under the hit's id, so a segment read again after a
@@ -59,8 +60,9 @@ MAX_SEGMENTS_PER_ROUND = 64
 # Effects entries per published message: a worker replays one message holding its GIL
 # (about a millisecond for 500 here), so its event loop never waits long behind a replay.
 EFFECTS_PER_MESSAGE = 500
-# Batches handed to the store thread and not yet stored, at most (then counting waits).
-STORE_QUEUE = 2
+# While the store thread stores one batch, the counting thread fills the next, up to this
+# many times `flush_rows` (then counting waits).
+STORE_BACKLOG = 10
 
 
 @dataclass
@@ -128,7 +130,7 @@ class HitConsumer:
         self._thread: threading.Thread | None = None
         self._storer: threading.Thread | None = None
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
-        self._room = threading.Semaphore(STORE_QUEUE)
+        self._room = threading.Semaphore(1)  # one batch at a time with the store thread
         self._abandon = threading.Event()  # stop(drain=False): leave unstored batches
 
     # one round -------------------------------------------------------------------------
@@ -199,9 +201,15 @@ class HitConsumer:
             self._store_batch(self._batch)  # raises with the batch kept, for a retry
             self._batch = _Batch()
             return
-        while not self._room.acquire(timeout=self.poll_s):
-            if self._stop.is_set():
-                return  # kept: the drain at stop stores it
+        if not self._room.acquire(blocking=False):
+            # The store thread is busy: go on counting into this batch, and hand it over
+            # as one larger append once the thread is free (an append has a fixed cost,
+            # so at peak fewer, larger ones cost less), up to STORE_BACKLOG batches' rows.
+            if self._batch.size < self.flush_rows * STORE_BACKLOG:
+                return
+            while not self._room.acquire(timeout=self.poll_s):
+                if self._stop.is_set():
+                    return  # kept: the drain at stop stores it
         self._queue.put(self._batch)
         self._batch = _Batch()
 

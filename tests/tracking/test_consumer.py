@@ -220,27 +220,31 @@ def test_counting_goes_on_while_the_store_thread_stores(loop: Loop, tmp_path: Pa
         sink.submit([imp(DECISIONS[0], "first", NOW + 1)])
         sink.flush()
         assert entered.wait(10)
-        sink.submit([imp(DECISIONS[1], "second", NOW + 2)])
-        sink.flush()
         deadline = time.monotonic() + 10
-        while loop.consumer.stats.hits < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        # counted, its effects published, while the first batch's append is still held
-        assert loop.consumer.stats.hits == 2 and len(loop.published) == 2
+        for n, name in ((2, "second"), (3, "third")):  # two rounds while it is held
+            sink.submit([imp(DECISIONS[n - 1], name, NOW + n)])
+            sink.flush()
+            while loop.consumer.stats.hits < n and time.monotonic() < deadline:
+                time.sleep(0.005)
+        # counted, their effects published, while the first batch's append is still held
+        assert loop.consumer.stats.hits == 3 and len(loop.published) == 3
         assert loop.store.count() == 0
         # both sealed segments are still spooled (and the open one)
         assert len(list((tmp_path / "hits").glob("*/seg-*.log"))) >= 2
         release.set()
-        while loop.store.count() < 2 and time.monotonic() < deadline:
+        while loop.consumer.stats.flushes < 2 and time.monotonic() < deadline:
             time.sleep(0.005)
-        assert sorted(loop.store.query("SELECT id FROM events")) == [("first",), ("second",)]
+        assert sorted(loop.store.query("SELECT id FROM events")) == [
+            ("first",), ("second",), ("third",)
+        ]
+        # the two rounds counted meanwhile went to the store as one append
         assert loop.consumer.stats.failures == 1 and loop.consumer.stats.flushes == 2
     finally:
         release.set()
         sink.close()
         loop.consumer.stop(drain=True)
     assert not list((tmp_path / "hits").glob("*/seg-*.log"))
-    assert loop.store.count() == 2  # each stored once
+    assert loop.store.count() == 3  # each stored once
 
 
 def test_stopping_with_the_drain_stores_what_the_store_thread_still_held(
@@ -259,3 +263,45 @@ def test_stopping_with_the_drain_stores_what_the_store_thread_still_held(
     assert loop.store.query("SELECT id, valid FROM events") == [("held", True)]
     assert loop.consumer.stats.hits == 1
     assert not list((tmp_path / "hits").glob("*/seg-*.log"))
+
+
+def test_counting_waits_once_the_backlog_is_full(
+    loop: Loop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setattr("backbeat.tracking.consumer.STORE_BACKLOG", 2)
+    release, entered = threading.Event(), threading.Event()
+    inner = loop.submit
+
+    def held_submit(table: pa.Table) -> None:
+        entered.set()
+        assert release.wait(10)
+        inner(table)
+
+    loop.consumer.submit = held_submit
+    loop.consumer.flush_rows, loop.consumer.poll_s = 1, 0.005
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    loop.consumer.start()
+    try:
+        sink.submit([imp(DECISIONS[0], "h0", NOW + 1)])
+        sink.flush()
+        assert entered.wait(10)
+        deadline = time.monotonic() + 10
+        for n in (1, 2):  # the backlog: two rows, the most it may hold
+            sink.submit([imp(DECISIONS[n], f"h{n}", NOW + 1 + n)])
+            sink.flush()
+            while loop.consumer.stats.hits < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        sink.submit([imp(DECISIONS[3], "h3", NOW + 4)])
+        sink.flush()
+        time.sleep(0.3)
+        assert loop.consumer.stats.hits == 3  # waiting for the store thread, not counting
+        release.set()
+        while loop.consumer.stats.stored < 4 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert loop.store.count() == 4 and loop.consumer.stats.hits == 4
+    finally:
+        release.set()
+        sink.close()
+        loop.consumer.stop(drain=True)
