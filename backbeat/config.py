@@ -6,6 +6,7 @@ Build it with :func:`load_settings`; nothing here runs at import time. Invalid v
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import zoneinfo
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     click_dedupe_seconds: int = Field(default=30 * 60, gt=0)
     max_events_per_visitor_minute: int = Field(default=120, gt=0)
     trusted_country_header: str | None = None
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For names the visitor's address",
+    )
     visitor_mode: VisitorMode = VisitorMode.COOKIELESS
     click_attribution_days: int = Field(default=7, gt=0, le=90)
     view_attribution_days: int = Field(default=1, ge=0, le=30)
@@ -141,6 +147,16 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return v.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        for spec in filter(None, (part.strip() for part in v.split(","))):
+            try:
+                ipaddress.ip_network(spec, strict=False)
+            except ValueError:
+                raise ValueError(f"{spec!r} is not an IP address or network") from None
+        return v
 
     @field_validator("catalog_url")
     @classmethod

@@ -28,6 +28,7 @@ from backbeat.tracking.hits import Hit
 from backbeat.tracking.pipeline import PURPOSE_HEADERS
 from backbeat.tracking.useragent import is_bot
 from backbeat.tracking.visitor import VISITOR_COOKIE, identify
+from backbeat.web.client_address import visitor_address
 from backbeat.web.runtime import Runtime
 from backbeat.web.serving_routes import error_response
 from backbeat.web.tracking_routes import BEACON_HEADERS, READ_HEADERS, track
@@ -76,7 +77,7 @@ async def spool_hit(rt: Runtime, scope: Scope, kind: EventType, token: str) -> R
         secret=secret,
         mode=mode,
         now=ts,
-        ip=client[0] if client else "",
+        ip=visitor_address(client[0] if client else "", scope["headers"], rt.proxies),
         user_agent=ua,
         dnt=h.get("dnt"),
         gpc=h.get("sec-gpc"),

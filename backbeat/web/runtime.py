@@ -39,6 +39,7 @@ from backbeat.tracking.hits import Counting, Hit
 from backbeat.tracking.ids import UUID7Generator, new_id
 from backbeat.tracking.rejections import Rejections
 from backbeat.web.audiences import AudienceKeys
+from backbeat.web.client_address import TrustedProxies, parse_networks
 from backbeat.web.ingest import AsyncIngest
 from backbeat.web.profiles import warm_profiles
 
@@ -113,6 +114,11 @@ class Runtime:
     @property
     def secret(self) -> bytes:
         return self.settings.secret()
+
+    @cached_property
+    def proxies(self) -> TrustedProxies:
+        """The reverse proxies whose X-Forwarded-For to believe (BACKBEAT_TRUSTED_PROXIES)."""
+        return TrustedProxies(parse_networks(self.settings.trusted_proxies.split(",")))
 
     @cached_property
     def counting(self) -> Counting:

@@ -29,6 +29,7 @@ from backbeat.tracking.signing import TrackingPayload, sign_links
 from backbeat.tracking.useragent import classify
 from backbeat.tracking.visitor import VISITOR_COOKIE, Visitor, identify
 from backbeat.web.auth import authenticate_token
+from backbeat.web.client_address import visitor_address
 from backbeat.web.runtime import Runtime
 
 MAX_SLOTS = 12
@@ -57,7 +58,10 @@ def _cors(request: Request) -> dict[str, str]:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The visitor's address: the peer's, or behind a trusted proxy the one it forwarded."""
+    peer = request.client.host if request.client else ""
+    rt: Runtime = request.app.state.runtime
+    return visitor_address(peer, request.scope["headers"], rt.proxies)
 
 
 def _parse_ids(raw: str) -> list[int]:

@@ -22,6 +22,7 @@ from backbeat.store.catalog import SqlCatalog
 from backbeat.tracking.hits import Hit
 from backbeat.web.app import create_app
 from backbeat.web.beacons import page_host, spool_hit
+from backbeat.web.client_address import TrustedProxies, parse_networks
 from backbeat.web.tracking_routes import track
 from tests.web.network import PAGE, build_network
 from tests.web.test_tracking_flow import HEADERS, Env, env
@@ -210,3 +211,22 @@ def test_page_host_is_the_u_parameter_when_given_else_the_referer() -> None:
     assert page_host(b"", None) is None
     long = b"u=https%3A%2F%2Flong.example%2F" + b"a" * 1000
     assert page_host(long, None) == "long.example"  # not cached, same answer
+
+
+def test_behind_a_trusted_proxy_both_paths_take_the_forwarded_address(env: Env) -> None:
+    env.rt.__dict__["proxies"] = TrustedProxies(parse_networks(["10.0.0.0/8"]))
+    ad = env.serve(env.net.top.id or 0)["ads"][0]
+    imp = "/" + ad["imp"].split("/", 3)[3]
+
+    def hit_from(client: tuple[str, int], forwarded: str) -> Hit:
+        headers = {"user-agent": HEADERS["user-agent"], "x-forwarded-for": forwarded}
+        tracked, spooled = _both(env, _scope(env, "POST", imp, "", headers, client),
+                                 EventType.IMPRESSION)
+        assert isinstance(tracked, Hit) and spooled == tracked
+        return tracked
+
+    one = hit_from(("10.0.0.5", 1), "198.51.100.7")
+    other = hit_from(("10.0.0.5", 1), "198.51.100.8")
+    direct = hit_from(("198.51.100.7", 1), "192.0.2.1")  # not a proxy: its header is ignored
+    assert one.visitor_id != other.visitor_id  # two visitors behind one proxy
+    assert one.visitor_id == direct.visitor_id  # the same visitor as when it came directly
