@@ -4,6 +4,7 @@ are, effects are published, and a refused write is retried without counting twic
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,8 +183,6 @@ def test_storing_waits_for_a_full_batch_or_the_interval(loop: Loop, tmp_path: Pa
 
 
 def test_the_counting_and_store_threads_run_below_the_serving_threads(loop: Loop) -> None:
-    import threading
-
     own = nice_of(threading.get_native_id())
     loop.consumer.nice = 5
     loop.consumer.start()
@@ -199,33 +198,43 @@ def test_the_counting_and_store_threads_run_below_the_serving_threads(loop: Loop
         loop.consumer.stop(drain=False)
 
 
-def test_counting_goes_on_while_the_store_thread_stores(loop: Loop, tmp_path: Path) -> None:
-    import threading
-
-    release = threading.Event()
-    entered = threading.Event()
+def hold_appends(loop: Loop) -> tuple[threading.Event, threading.Event]:
+    """Make every append wait for `release` (an append held up: a checkpoint, say); store
+    one-row batches and poll fast. Returns (release, entered: an append has started)."""
+    release, entered = threading.Event(), threading.Event()
     inner = loop.submit
 
-    def slow_submit(table: pa.Table) -> None:
+    def held_submit(table: pa.Table) -> None:
         entered.set()
-        assert release.wait(10)  # an append held up (a checkpoint, say)
+        assert release.wait(10)
         inner(table)
 
-    loop.consumer.submit = slow_submit
+    loop.consumer.submit = held_submit
     loop.consumer.flush_rows, loop.consumer.poll_s = 1, 0.005
+    return release, entered
+
+
+def spool_and_count(loop: Loop, sink: SpoolSink[Hit], one: Hit, counted: int) -> None:
+    """Spool one hit, seal its segment, and wait until the running loop has counted
+    `counted` hits in all."""
+    sink.submit([one])
+    sink.flush()
+    deadline = time.monotonic() + 10
+    while loop.consumer.stats.hits < counted and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_counting_goes_on_while_the_store_thread_stores(loop: Loop, tmp_path: Path) -> None:
+    release, entered = hold_appends(loop)
     loop.fail_next = 1  # the first append also fails once: the store thread retries it
     sink = SpoolSink(tmp_path / "hits", HitCodec())
     loop.consumer.start()
     try:
-        sink.submit([imp(DECISIONS[0], "first", NOW + 1)])
-        sink.flush()
+        spool_and_count(loop, sink, imp(DECISIONS[0], "first", NOW + 1), 1)
         assert entered.wait(10)
-        deadline = time.monotonic() + 10
         for n, name in ((2, "second"), (3, "third")):  # two rounds while it is held
-            sink.submit([imp(DECISIONS[n - 1], name, NOW + n)])
-            sink.flush()
-            while loop.consumer.stats.hits < n and time.monotonic() < deadline:
-                time.sleep(0.005)
+            spool_and_count(loop, sink, imp(DECISIONS[n - 1], name, NOW + n), n)
+        deadline = time.monotonic() + 10
         # counted, their effects published, while the first batch's append is still held
         assert loop.consumer.stats.hits == 3 and len(loop.published) == 3
         assert loop.store.count() == 0
@@ -268,31 +277,16 @@ def test_stopping_with_the_drain_stores_what_the_store_thread_still_held(
 def test_counting_waits_once_the_backlog_is_full(
     loop: Loop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     monkeypatch.setattr("backbeat.tracking.consumer.STORE_BACKLOG", 2)
-    release, entered = threading.Event(), threading.Event()
-    inner = loop.submit
-
-    def held_submit(table: pa.Table) -> None:
-        entered.set()
-        assert release.wait(10)
-        inner(table)
-
-    loop.consumer.submit = held_submit
-    loop.consumer.flush_rows, loop.consumer.poll_s = 1, 0.005
+    release, entered = hold_appends(loop)
     sink = SpoolSink(tmp_path / "hits", HitCodec())
     loop.consumer.start()
     try:
-        sink.submit([imp(DECISIONS[0], "h0", NOW + 1)])
-        sink.flush()
+        spool_and_count(loop, sink, imp(DECISIONS[0], "h0", NOW + 1), 1)
         assert entered.wait(10)
-        deadline = time.monotonic() + 10
         for n in (1, 2):  # the backlog: two rows, the most it may hold
-            sink.submit([imp(DECISIONS[n], f"h{n}", NOW + 1 + n)])
-            sink.flush()
-            while loop.consumer.stats.hits < n + 1 and time.monotonic() < deadline:
-                time.sleep(0.005)
+            spool_and_count(loop, sink, imp(DECISIONS[n], f"h{n}", NOW + 1 + n), n + 1)
+        deadline = time.monotonic() + 10
         sink.submit([imp(DECISIONS[3], "h3", NOW + 4)])
         sink.flush()
         time.sleep(0.3)
