@@ -1,7 +1,7 @@
 """Report query speed over a large event table, through the real store and runner.
 
 Run: ``.venv/bin/python bench/bench_reports.py [--events 20000000] [--days 30]
-[--campaigns 2000] [--db PATH] [--repeat 5] [--fresh] [--server-gc]``.
+[--campaigns 2000] [--db PATH] [--repeat 5] [--fresh] [--server-gc] [--threads N]``.
 
 1. Generates ``--events`` events into a DuckDB file through ``DuckDBEventStore.append_table``
    (Arrow batches of a million, so the hourly rollups are maintained as in production).
@@ -96,6 +96,9 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=Path("/tmp/backbeat-bench/reports.duckdb"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--fresh", action="store_true", help="delete and regenerate the file")
+    ap.add_argument("--threads", type=int,
+                    help="DuckDB threads while timing (BACKBEAT_DUCKDB_THREADS; the ingest "
+                         "process of `backbeat serve --workers N` uses 1); default one per core")
     ap.add_argument("--server-gc", action="store_true",
                     help="time with the garbage-collector settings `backbeat serve` uses "
                          "(gc.freeze() after start-up, thresholds 10,000/20/100)")
@@ -114,6 +117,10 @@ def main() -> None:
             secs = generate(store, args.events, args.days, args.campaigns)
             print(f"generated {args.events:,} events in {secs:.1f} s "
                   f"({args.events / secs:,.0f} events/s)")
+        if args.threads is not None:  # generated with every core; timed with these
+            store.close()
+            store = DuckDBEventStore(args.db, threads=args.threads)
+            print(f"DuckDB threads: {args.threads}")
         sizes = []
         for table in rollup_tables():
             (rows,) = store.query(f"SELECT count(*) FROM {table}")[0]
