@@ -10,6 +10,7 @@ import ipaddress
 import os
 import secrets
 import zoneinfo
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -151,11 +152,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, v: str) -> str:
-        for spec in filter(None, (part.strip() for part in v.split(","))):
-            try:
-                ipaddress.ip_network(spec, strict=False)
-            except ValueError:
-                raise ValueError(f"{spec!r} is not an IP address or network") from None
+        parse_networks(v.split(","))
         return v
 
     @field_validator("catalog_url")
@@ -207,6 +204,20 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             raise ConfigError("BACKBEAT_SECRET_KEY is not set and no secret file was loaded")
         return self.secret_key.get_secret_value().encode()
+
+
+def parse_networks(
+    specs: Iterable[str],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or networks ("10.0.0.1", "10.0.0.0/8", "::1"), blanks skipped, as
+    ``BACKBEAT_TRUSTED_PROXIES`` lists them; raises ValueError naming a bad one."""
+    out = []
+    for spec in filter(None, (s.strip() for s in specs)):
+        try:
+            out.append(ipaddress.ip_network(spec, strict=False))
+        except ValueError:
+            raise ValueError(f"{spec!r} is not an IP address or network") from None
+    return tuple(out)
 
 
 def load_settings(**overrides: Any) -> Settings:

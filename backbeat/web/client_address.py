@@ -19,20 +19,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+from backbeat.config import parse_networks
+
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+__all__ = ["TrustedProxies", "forwarded_for", "parse_networks", "visitor_address"]
+
 _MAX_HOPS = 16  # entries read from the right, at most: a huge header costs nothing more
-
-
-def parse_networks(specs: Iterable[str]) -> tuple[_Network, ...]:
-    """Addresses or networks ("10.0.0.1", "10.0.0.0/8", "::1"); raises ValueError naming a
-    bad one."""
-    out: list[_Network] = []
-    for spec in filter(None, (s.strip() for s in specs)):
-        try:
-            out.append(ipaddress.ip_network(spec, strict=False))
-        except ValueError:
-            raise ValueError(f"{spec!r} is not an IP address or network") from None
-    return tuple(out)
 
 
 class TrustedProxies:

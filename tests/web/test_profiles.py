@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from starlette.testclient import TestClient
 
 from backbeat.config import Settings
@@ -155,35 +156,27 @@ def _stored_until_now(settings: Settings, catalog: SqlCatalog) -> datetime:
     return now
 
 
-def test_a_restarted_server_keeps_caps_audiences_and_touches(
-    settings: Settings, catalog: SqlCatalog
+@pytest.mark.parametrize(
+    ("serves", "exposed", "clicked"),
+    [(True, {41: 2, 42: 1}, 1), (False, {41: 0, 42: 0}, 0)],
+    ids=["a-serving-process", "the-ingest-process"],
+)
+def test_a_restart_restores_touches_and_the_profiles_decisions_read(
+    settings: Settings, catalog: SqlCatalog, serves: bool, exposed: dict[int, int],
+    clicked: int,
 ) -> None:
+    """A restarted serving process keeps caps, audiences and touches. The ingest process
+    (serves=False) counts and credits conversions but decides no ad: its in-process counters
+    are nobody's profile store, so a restart loads no series, only the touches."""
     now = _stored_until_now(settings, catalog)
-    second = create_app(settings, catalog=catalog)
-    with TestClient(second):
-        rt = second.state.runtime
+    app = create_app(settings, catalog=catalog)
+    app.state.runtime.serves = serves
+    with TestClient(app):
+        rt = app.state.runtime
         at = now.timestamp()
         # No campaign 41/42 in this catalog: every window is the uncapped 24 h one.
-        assert rt.counters.exposures("hA", [41, 42], at, 86_400) == {41: 2, 42: 1}
+        assert rt.counters.exposures("hA", [41, 42], at, 86_400) == exposed
         assert rt.counters.engagement_count(
             audience_key(Engagement.CLICKED, 41), "hC", at, AUDIENCE_TTL_S
-        ) == 1
-        assert [t.decision_id for t in rt.touches.recent(7, "hA").clicks] == ["dec-3"]
-
-
-def test_a_process_that_decides_nothing_restores_touches_but_no_profiles(
-    settings: Settings, catalog: SqlCatalog
-) -> None:
-    """The ingest process (serves=False) counts and credits conversions but decides no ad:
-    its in-process counters are nobody's profile store, so a restart loads no series."""
-    now = _stored_until_now(settings, catalog)
-    ingest = create_app(settings, catalog=catalog)
-    ingest.state.runtime.serves = False
-    with TestClient(ingest):
-        rt = ingest.state.runtime
-        at = now.timestamp()
-        assert rt.counters.exposures("hA", [41, 42], at, 86_400) == {41: 0, 42: 0}
-        assert rt.counters.engagement_count(
-            audience_key(Engagement.CLICKED, 41), "hC", at, AUDIENCE_TTL_S
-        ) == 0
+        ) == clicked
         assert [t.decision_id for t in rt.touches.recent(7, "hA").clicks] == ["dec-3"]
