@@ -8,9 +8,15 @@ one transaction:
 2. ids already stored are removed by an anti-join. The probe reads only the stored ids
    between the batch's smallest and largest id; with time-ordered UUIDv7 ids DuckDB's
    zone maps skip almost every row group, so the cost stays flat as the table grows;
-3. the remaining rows go into ``events`` (whose primary key on ``id`` is the last line of
-   defence against a duplicate) and, aggregated by hour and each rollup's dimensions
-   (:data:`~backbeat.store.events.schema.ROLLUPS`), are merged into the rollup tables.
+3. the remaining rows go into ``events`` and, aggregated by hour and each rollup's
+   dimensions (:data:`~backbeat.store.events.schema.ROLLUPS`), are merged into the rollup
+   tables.
+
+``events`` has no primary key. With one writer per file, the two steps above are what
+keeps ids unique; a key on ``id`` (an ART index) added nothing but cost: on 5 million
+events it made the file 2.7 times as large (583 against 215 MB) and every append slower
+(see docs/benchmarks.md, "Session 9"). A file written by an older version, whose table
+has the key, is rewritten without it on open.
 
 The rollups have no index: a merge joins the batch's groups with the rollup rows of the
 batch's hours only (a bound ``hour BETWEEN`` that zone maps turn into a read of the last
@@ -64,12 +70,11 @@ def _sql_type(typ: pa.DataType) -> str:
     return "TIMESTAMP" if pa.types.is_timestamp(typ) else _SQL_TYPES[typ]
 
 
-def _events_ddl() -> str:
+def _events_ddl(table: str = "events") -> str:
     cols = []
     for name, typ, nullable in COLUMNS:
-        extra = " PRIMARY KEY" if name == "id" else ("" if nullable else " NOT NULL")
-        cols.append(f"{name} {_sql_type(typ)}{extra}")
-    return "CREATE TABLE IF NOT EXISTS events (\n  " + ",\n  ".join(cols) + "\n)"
+        cols.append(f"{name} {_sql_type(typ)}{'' if nullable else ' NOT NULL'}")
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
 def _rollup_columns(rollup: Rollup) -> list[tuple[str, str]]:
@@ -184,6 +189,7 @@ class DuckDBEventStore:
         self.background_threads = thread_ids() - before
         lower_threads(self.background_threads, nice)
         self._con.execute(_events_ddl())
+        self._drop_events_key()
         self._ensure_rollups()
         # Readers spawn their cursors from a connection of their own, so opening one never
         # waits for a write in progress on the main connection.
@@ -299,6 +305,31 @@ class DuckDBEventStore:
                 self._con.close()
 
     # internals --------------------------------------------------------------
+    def _drop_events_key(self) -> None:
+        """Rewrite an ``events`` table that has a primary key (an older version's) without
+        it, in one transaction. DuckDB cannot drop a constraint in place, so the rows are
+        copied, in their stored order, into a new table that takes the old one's name."""
+        keyed = self._con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = 'main' "
+            "AND table_name = 'events' AND constraint_type = 'PRIMARY KEY'"
+        ).fetchone()
+        if not keyed or not keyed[0]:
+            return
+        log.info("rewriting the events table without its primary key (once)")
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DROP TABLE IF EXISTS _events_unkeyed")
+            con.execute(_events_ddl("_events_unkeyed"))
+            con.execute("INSERT INTO _events_unkeyed SELECT * FROM events")
+            con.execute("DROP TABLE events")
+            con.execute("ALTER TABLE _events_unkeyed RENAME TO events")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")  # give the index's blocks back to the file now
+
     def _ensure_rollups(self) -> None:
         """Create each rollup table that is missing, or rebuild one whose columns differ
         (an older version's), from the events already stored."""

@@ -1,5 +1,6 @@
 """DuckDB specifics: the file persists, readers run beside the writer, ids in any order,
-rollups merge late events and are rebuilt when an older version wrote the file."""
+rollups merge late events and are rebuilt when an older version wrote the file, and an
+older version's primary key on the events is dropped."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from backbeat.store.events.duckdb_store import DuckDBEventStore
+from backbeat.store.events.duckdb_store import DuckDBEventStore, _events_ddl
 from backbeat.store.events.schema import (
     ROLLUP_BLANK_FOR_NULL,
     ROLLUP_MEASURES,
@@ -210,6 +211,59 @@ def test_opening_an_older_database_rebuilds_the_rollups(tmp_path: Path) -> None:
         assert reopened.query(f"SELECT sum(event_count) FROM {ROLLUP_TABLE}") == [(1200,)]
     finally:
         reopened.close()
+
+
+def _keys(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return con.execute(
+        "SELECT constraint_type FROM duckdb_constraints() "
+        "WHERE table_name = 'events' AND constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+
+
+def test_an_older_versions_events_key_is_dropped_on_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "keyed.duckdb"
+    events = make_events(600, seed=8, step_ms=20_000)
+    # The events table as versions before session 9 created it: a primary key on id.
+    con = duckdb.connect(str(path))
+    ddl = _events_ddl().replace("\n  id VARCHAR NOT NULL", "\n  id VARCHAR PRIMARY KEY")
+    assert "PRIMARY KEY" in ddl
+    con.execute(ddl)
+    con.register("_old", to_arrow(events[:400]))
+    con.execute("INSERT INTO events SELECT * FROM _old")
+    stored_order = con.execute("SELECT id FROM events").fetchall()
+    assert _keys(con)
+    con.close()
+
+    with caplog.at_level("INFO", logger="backbeat.store.events.duckdb_store"):
+        store = DuckDBEventStore(path)
+    try:
+        assert "without its primary key" in caplog.text
+        assert store.count() == 400
+        assert store.query("SELECT id FROM events") == stored_order  # order kept
+        # Deduplication does not lean on the key: the rows already stored are skipped.
+        assert store.append_batch(events) == 200
+        assert store.append_batch(events[350:450]) == 0
+        assert store.count() == 600
+        assert store.query("SELECT count(DISTINCT id) FROM events") == [(600,)]
+        for rollup in ROLLUPS:
+            assert rollup_rows(store, rollup) == rollup_from_events(store, rollup)
+    finally:
+        store.close()
+    con = duckdb.connect(str(path))
+    try:
+        assert _keys(con) == []
+        assert con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_events_unkeyed'"
+        ).fetchone() == (0,)
+    finally:
+        con.close()
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger="backbeat.store.events.duckdb_store"):
+        DuckDBEventStore(path).close()  # a current file is not rewritten again
+    assert "primary key" not in caplog.text
 
 
 def test_a_missing_rollup_is_built_on_open(tmp_path: Path) -> None:
