@@ -11,13 +11,20 @@ every 100 ms window whose slowest beacon took over `--slow-ms`, with the wall-cl
 the run ended, so slow windows can be lined up with what the server did then (a block's
 slates being built, a DuckDB checkpoint, a garbage collection). This is how the slates'
 prebuild and the young collections it caused were found (docs/benchmarks.md, session 3).
+
+With ``--trace``, :mod:`threadtrace` samples every server thread from outside during each
+rate, and each slow window is printed with what the busiest threads did in it and in the
+100 ms before it: milliseconds on a CPU, milliseconds waiting for one, and their state at
+each sample (R running, S sleeping, D waiting on the disk).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +32,7 @@ import bench_http
 import httpload
 import profile_http
 import servers
+import threadtrace
 
 
 def main() -> None:
@@ -45,6 +53,12 @@ def main() -> None:
         help="record every thread with py-spy during each rate into <this>-<rate>.txt "
         "(raw stacks, as profile_http.py --raw keeps them)",
     )
+    ap.add_argument(
+        "--trace", action="store_true",
+        help="sample every server thread from outside (threadtrace.py) and show what ran in "
+        "each slow window",
+    )
+    ap.add_argument("--trace-period-ms", type=float, default=10.0)
     ap.add_argument("--keep-log", type=Path, help="copy the server's log here at the end")
     bench_http.add_seed_cache(ap)
     args = ap.parse_args()
@@ -76,8 +90,18 @@ def main() -> None:
             # A line as the phase starts, so a profiler or perf can be attached to it.
             print(f"rate {rate:,.0f}/s: starting at {time.strftime('%H:%M:%S')}, server pid "
                   f"{srv.process.pid}", flush=True)
+            tracer = None
+            if args.trace:
+                trace_out = work / f"trace-{rate:.0f}-{used}.json"
+                tracer = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).with_name("threadtrace.py")),
+                     "--pid", str(srv.process.pid), "--period-ms", str(args.trace_period_ms),
+                     "--out", str(trace_out)],
+                )
+                time.sleep(1.0)  # its first scan of the threads
             cpu0 = srv.cpu_s()
             threads0 = servers.thread_cpu_s(srv.process.pid)
+            t_start = time.monotonic()
             run = httpload.open_loop_native if args.generator == "c" else httpload.open_loop
             res = run(
                 "127.0.0.1", srv.port, make, rate=rate, duration_s=args.seconds, connections=64
@@ -86,6 +110,11 @@ def main() -> None:
             threads1 = servers.thread_cpu_s(srv.process.pid)
             if spy is not None:
                 spy.wait()
+            trace = None
+            if tracer is not None:
+                tracer.terminate()
+                tracer.wait()
+                trace = json.loads(trace_out.read_text())
             print(
                 f"rate {rate:,.0f}/s: achieved {res.achieved_rate:,.0f}/s, "
                 f"p50 {res.percentile(50) / 1000:.1f} ms, p99 {res.percentile(99) / 1000:.1f} ms, "
@@ -96,10 +125,12 @@ def main() -> None:
             per = max(1, int(rate / 10))  # completions per 100 ms window, in order
             lat = res.latencies_us
             slow = []
+            slow_windows = []
             for k in range(len(lat) // per):
                 worst = max(lat[k * per : (k + 1) * per]) / 1000
                 if worst > args.slow_ms:
                     slow.append(f"{k / 10:.1f}s:{worst:.0f}ms")
+                    slow_windows.append((k, worst))
             if args.threads:
                 shown = [  # every thread that used at least 1 µs per beacon
                     (key, s) for key, s in servers.thread_cpu_used(threads0, threads1)
@@ -113,6 +144,19 @@ def main() -> None:
                 ))
             print(f"  ended {time.strftime('%H:%M:%S')}; windows over {args.slow_ms:g} ms:")
             print("  " + " ".join(slow))
+            if trace is not None:
+                # Window k holds the k-th hundred milliseconds of scheduled sends (open loop),
+                # so it started about k/10 s after t_start.
+                for k, worst in slow_windows:
+                    t0 = t_start + k / 10
+                    for label, a, b in (("before", t0 - 0.1, t0), ("during", t0, t0 + 0.1)):
+                        busy = [w for w in threadtrace.window(trace, a, b)
+                                if w.run_ms + w.wait_ms >= 2][:6]
+                        print(f"  {k / 10:.1f}s ({worst:.0f} ms) {label}: " + "; ".join(
+                            f"{'ingest' if w.pid == srv.process.pid else 'worker'} {w.tid} "
+                            f"{w.comm} run {w.run_ms:.0f} wait {w.wait_ms:.0f} {w.states}"
+                            for w in busy
+                        ))
     finally:
         srv.stop()
         if args.keep_log is not None:
