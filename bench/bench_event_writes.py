@@ -18,6 +18,10 @@ Every figure is events per second on this machine, measured end to end for its s
   generator (``report_data.py``: 2,000 campaigns, 600 placements, so the rollups grow as in
   the report benchmark); the appended rows continue its timeline. The preload is not timed.
   The note gives the file's size once the store is closed.
+* append by append as the table grows (``--growth N``, off by default): appends of
+  ``--growth-rows`` rows of the same generator into a fresh store with one DuckDB thread,
+  as the ingest process of ``backbeat serve --workers N`` opens it, up to N rows, each
+  append timed: the median and slowest append of each fifth of the run, and the file.
 """
 
 from __future__ import annotations
@@ -158,6 +162,35 @@ def bench_store_at_scale(tmp: Path, preload: int, batches: int) -> tuple[int, fl
     return n, secs, f"after {preload:,} events; file {size / 2**20:,.0f} MB"
 
 
+def bench_growth(tmp: Path, total: int, rows: int) -> None:
+    """Print what an append costs as the table grows (see the module's docstring)."""
+    from report_data import generated
+
+    path = tmp / "growth.duckdb"
+    store = DuckDBEventStore(path, threads=1)
+    times: list[float] = []
+    try:
+        source = generated(total)
+        for first in range(0, total, rows):
+            table = source(first, min(rows, total - first))
+            t0 = time.perf_counter()
+            store.append_table(table)
+            times.append(time.perf_counter() - t0)
+    finally:
+        store.close()
+    per = max(1, len(times) // 5)
+    parts = []
+    for k in range(0, len(times), per):
+        chunk = sorted(times[k : k + per])
+        upto = min(total, (k + len(chunk)) * rows)
+        parts.append(f"to {upto / 1e6:.2f}M: median {chunk[len(chunk) // 2] * 1000:.0f} ms, "
+                     f"slowest {chunk[-1] * 1000:.0f} ms")
+    print(f"growth: {len(times)} appends of {rows:,} rows in {sum(times):.1f} s, file "
+          f"{path.stat().st_size / 2**20:,.0f} MB")
+    for part in parts:
+        print("  " + part)
+
+
 def run_threads(threads: int, work: Callable[[int], None]) -> None:
     ts = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
     for t in ts:
@@ -223,8 +256,11 @@ def main() -> None:
     parser.add_argument("--at-scale", type=int, default=0, metavar="N",
                         help="also time appends into a store preloaded with N events")
     parser.add_argument("--at-scale-batches", type=int, default=50)
+    parser.add_argument("--growth", type=int, default=0, metavar="N",
+                        help="also time each append into a fresh store up to N rows")
+    parser.add_argument("--growth-rows", type=int, default=15_000)
     args = parser.parse_args()
-    only = set(args.only.split(","))
+    only = set(filter(None, args.only.split(",")))  # --only "" with --growth: that alone
     if only - set(STAGES):
         parser.error(f"unknown stages: {sorted(only - set(STAGES))}")
 
@@ -260,9 +296,12 @@ def main() -> None:
         if args.at_scale:
             n, s, note = bench_store_at_scale(tmp, args.at_scale, args.at_scale_batches)
             results.append(("store.append_table at scale", n, s, note))
+        if args.growth:
+            bench_growth(tmp, args.growth, args.growth_rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
+    if not results:
+        return
     width = max(len(r[0]) for r in results)
     print(f"{'stage':<{width}}  {'events':>9}  {'seconds':>8}  {'events/s':>11}  note")
     for name, n, s, note in results:
