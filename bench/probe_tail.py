@@ -115,6 +115,9 @@ def main() -> None:
                 tracer.terminate()
                 tracer.wait()
                 trace = json.loads(trace_out.read_text())
+                print(f"  trace: {len(trace['samples'])} samples of "
+                      f"{len(trace['threads'])} threads, the tracer used "
+                      f"{trace['self_cpu_share'] * 100:.1f}% of a core")
             print(
                 f"rate {rate:,.0f}/s: achieved {res.achieved_rate:,.0f}/s, "
                 f"p50 {res.percentile(50) / 1000:.1f} ms, p99 {res.percentile(99) / 1000:.1f} ms, "

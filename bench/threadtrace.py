@@ -5,10 +5,11 @@
 Samples every thread of PID and of its children every `--period-ms` from the outside:
 ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds on a CPU, nanoseconds waiting on a run
 queue) and the thread's state letter from ``stat`` (R running, S sleeping, D waiting on the
-disk). It runs until SIGTERM or SIGINT, then writes the samples as JSON. The files are kept
-open and re-read with ``pread``, so a sample of 30 threads costs the machine about a tenth
-of a millisecond: unlike an in-process sleeper (session 8's probe, which woke every process
-1,000 times a second) it does not change the tail it looks at.
+disk). It runs until SIGTERM or SIGINT, then writes the samples and its own CPU share as
+JSON. The files are kept open and re-read with ``pread``. With the 53 threads of ``backbeat
+serve --workers 2`` it used 7.3% of one core at 10 ms and 4.6% at 20 ms (``probe_tail.py``
+prints it). Unlike an in-process sleeper (session 8's probe, which woke every process 1,000
+times a second and took each one's GIL) it never runs inside the server.
 
 :func:`window` turns a trace into what each thread did between two ``time.monotonic()``
 instants (CLOCK_MONOTONIC, the same clock in every process), which ``probe_tail.py
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import time
 from dataclasses import dataclass
@@ -165,7 +167,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    t0 = time.monotonic()
     trace = record(args.pid, args.period_ms / 1000, stop)
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    # its own cost, to show it stays small: CPU seconds per second traced
+    trace["self_cpu_share"] = (use.ru_utime + use.ru_stime) / max(1e-9, time.monotonic() - t0)
     args.out.write_text(json.dumps(trace))
 
 
