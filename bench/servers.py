@@ -55,7 +55,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -67,7 +68,7 @@ def _tree(pid: int) -> list[int]:
 def tree_rss_kb(pid: int) -> int:
     """VmRSS of `pid` and all its descendants, in KiB (0 for a process that is gone)."""
     total = 0
-    for p in _tree(pid):
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -80,7 +81,7 @@ def tree_rss_kb(pid: int) -> int:
 def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds used so far by `pid` and its descendants (all threads)."""
     ticks = 0
-    for p in _tree(pid):
+    for p in process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -93,7 +94,7 @@ def thread_cpu_s(pid: int) -> dict[tuple[int, int], float]:
     """CPU seconds used so far by each thread of `pid` and its descendants, keyed by
     (process id, thread id)."""
     out: dict[tuple[int, int], float] = {}
-    for p in _tree(pid):
+    for p in process_tree(pid):
         try:
             tids = [int(t.name) for t in Path(f"/proc/{p}/task").iterdir()]
         except OSError:

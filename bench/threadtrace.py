@@ -28,39 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from servers import process_tree, thread_comm  # bench/ is on sys.path when run as a script
+
 RESCAN_S = 0.5  # how often new threads and processes are looked for
-
-
-def _children(pid: int) -> list[int]:
-    """`pid`'s child processes, whichever of its threads started them."""
-    out: list[int] = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            out += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
-        except OSError:
-            continue
-    return out
-
-
-def tree(pid: int) -> list[int]:
-    """`pid` and all its descendants."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(_children(p))
-    return out
-
-
-def _comm(pid: int, tid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-    except OSError:
-        return "?"
 
 
 class _Thread:
@@ -91,7 +61,7 @@ def record(pid: int, period_s: float, stop: list[bool]) -> dict[str, Any]:
     while not stop[0]:
         now = time.monotonic()
         if now >= next_scan:
-            for p in tree(pid):
+            for p in process_tree(pid):
                 try:
                     tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
                 except OSError:
@@ -102,7 +72,7 @@ def record(pid: int, period_s: float, stop: list[bool]) -> dict[str, Any]:
                             threads[tid] = _Thread(p, tid)
                         except OSError:
                             continue
-                        names[tid] = [p, _comm(p, tid)]
+                        names[tid] = [p, thread_comm(p, tid)]
             next_scan = now + RESCAN_S
         row = []
         for tid, th in list(threads.items()):
