@@ -267,9 +267,11 @@ def open_runtime(
     require_domain_match: bool = True,
     store: EventStore | None = None,
     writer: Writer | None = None,
+    inline_max: int = 0,
 ) -> Runtime:
     """Open every collaborator from settings (pass `catalog`/`clock`/`rng` to override;
-    a serving worker passes the ingest process's `store` and its own spool `writer`)."""
+    a serving worker passes the ingest process's `store`, its own spool `writer`, and the
+    largest group of events its ingest writes on the event loop's thread: `inline_max`)."""
     settings = ensure_secret(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     owns = catalog is None
@@ -307,7 +309,9 @@ def open_runtime(
         decider=decider,
         stats=stats,
         touches=MemoryTouchLog(),
-        ingest=AsyncIngest(writer, linger_s=settings.group_commit_ms / 1000),
+        ingest=AsyncIngest(
+            writer, linger_s=settings.group_commit_ms / 1000, inline_max=inline_max
+        ),
         clock=now,
         new_id=ids,
         owns_catalog=owns,

@@ -160,7 +160,7 @@ def open_worker_runtime(settings: Settings) -> Runtime:
         decisions_dir(settings), EVENT_CODEC, seal_ms=settings.handoff_seal_ms, durable=False
     )
     hit_sink = SpoolSink(hits_dir(settings), HitCodec(), seal_ms=settings.handoff_seal_ms)
-    rt = open_runtime(settings, store=store, writer=writer)
+    rt = open_runtime(settings, store=store, writer=writer, inline_max=sys.maxsize)
     rt.hit_sink = hit_sink
     # A small group is written on the event loop's thread: the hop to an executor thread
     # and back (two wake-ups, two GIL hand-offs) costs more CPU than the write itself. Hits
@@ -170,7 +170,6 @@ def open_worker_runtime(settings: Settings) -> Runtime:
     rt.hits = AsyncIngest(
         hit_sink, linger_s=settings.group_commit_ms / 1000, inline_max=HIT_INLINE_MAX
     )
-    rt.ingest.inline_max = sys.maxsize
     shared = settings.counters_backend is not CountersBackend.MEMORY
 
     def on_message(message: object) -> None:

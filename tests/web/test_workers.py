@@ -9,6 +9,7 @@ acknowledged event is in DuckDB.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from dataclasses import replace
@@ -24,7 +25,7 @@ from backbeat.config import Settings
 from backbeat.domain.audience import Audience, AudienceRule, Engagement
 from backbeat.domain.campaign import CampaignStatus, FrequencyCap, Objective, Targeting
 from backbeat.store.catalog import SqlCatalog, open_catalog
-from backbeat.web.workers import IngestProcess
+from backbeat.web.workers import HIT_INLINE_MAX, IngestProcess, open_worker_runtime
 from tests.live import LiveServer, start_server
 from tests.web.network import PAGE
 from tests.web.test_crash_http import browser, catalog_url, seed, seed_network
@@ -236,3 +237,19 @@ def test_the_ingest_process_gives_duckdb_one_thread_unless_told(
         assert ingest.rt.store.query("SELECT current_setting('threads')") == [(used,)]
     finally:
         ingest.rt.close()
+
+
+def test_a_worker_writes_decisions_on_its_loop_and_only_small_hit_groups(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    ingest = IngestProcess(settings)
+    ingest.start()
+    try:
+        rt = open_worker_runtime(settings)
+        try:
+            assert rt.ingest.inline_max == sys.maxsize  # no fdatasync to wait out
+            assert rt.hits is not None and rt.hits.inline_max == HIT_INLINE_MAX
+        finally:
+            rt.close()
+    finally:
+        ingest.stop()
