@@ -7,9 +7,10 @@ Samples every thread of PID and of its children every `--period-ms` from the out
 queue) and the thread's state letter from ``stat`` (R running, S sleeping, D waiting on the
 disk). It runs until SIGTERM or SIGINT, then writes the samples and its own CPU share as
 JSON. The files are kept open and re-read with ``pread``. With the 53 threads of ``backbeat
-serve --workers 2`` it used 7.3% of one core at 10 ms and 4.6% at 20 ms (``probe_tail.py``
-prints it). Unlike an in-process sleeper (session 8's probe, which woke every process 1,000
-times a second and took each one's GIL) it never runs inside the server.
+serve --workers 2`` it used 7.3–12.7% of one core at 10 ms and 4.6% at 20 ms on a slow
+host (``probe_tail.py`` prints it). Unlike an in-process sleeper (session 8's probe, which
+woke every process 1,000 times a second and took each one's GIL) it never runs inside the
+server.
 
 :func:`window` turns a trace into what each thread did between two ``time.monotonic()``
 instants (CLOCK_MONOTONIC, the same clock in every process), which ``probe_tail.py
