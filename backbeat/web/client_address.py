@@ -19,10 +19,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from backbeat.config import parse_networks
-
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-__all__ = ["TrustedProxies", "forwarded_for", "parse_networks", "visitor_address"]
+__all__ = ["TrustedProxies", "forwarded_for", "visitor_address"]
 
 _MAX_HOPS = 16  # entries read from the right, at most: a huge header costs nothing more
 
@@ -41,6 +39,9 @@ class TrustedProxies:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        return self._trusted(ip)
+
+    def _trusted(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return any(ip in net for net in self.networks)
 
     def client(self, peer: str, forwarded_for: str | None) -> str:
@@ -52,10 +53,10 @@ class TrustedProxies:
         for entry in reversed(hops):
             address = entry.strip()
             try:
-                ipaddress.ip_address(address)
+                ip = ipaddress.ip_address(address)
             except ValueError:
                 return peer  # garbage where an address should be: trust none of it
-            if not self.trusts(address):
+            if not self._trusted(ip):
                 return address
         return peer  # every hop a proxy of ours: the request came from inside
 

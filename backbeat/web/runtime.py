@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Protocol
 
-from backbeat.config import CountersBackend, Settings, ensure_secret
+from backbeat.config import CountersBackend, Settings, ensure_secret, parse_networks
 from backbeat.domain.campaign import Campaign
 from backbeat.domain.events import Event
 from backbeat.serving.decide import Decider
@@ -39,7 +39,7 @@ from backbeat.tracking.hits import Counting, Hit
 from backbeat.tracking.ids import UUID7Generator, new_id
 from backbeat.tracking.rejections import Rejections
 from backbeat.web.audiences import AudienceKeys
-from backbeat.web.client_address import TrustedProxies, parse_networks
+from backbeat.web.client_address import TrustedProxies
 from backbeat.web.ingest import AsyncIngest
 from backbeat.web.profiles import warm_profiles
 

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from backbeat.config import Settings, VisitorMode
+from backbeat.config import Settings, VisitorMode, parse_networks
 from backbeat.domain.events import EventType
 from backbeat.store.catalog import SqlCatalog
 from backbeat.tracking.hits import Hit
 from backbeat.web.app import create_app
 from backbeat.web.beacons import page_host, spool_hit
-from backbeat.web.client_address import TrustedProxies, parse_networks
+from backbeat.web.client_address import TrustedProxies
 from backbeat.web.tracking_routes import track
 from tests.web.network import PAGE, build_network
 from tests.web.test_tracking_flow import HEADERS, Env, env

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from backbeat.config import load_settings
+from backbeat.config import load_settings, parse_networks
 from backbeat.errors import ConfigError
-from backbeat.web.client_address import (
-    TrustedProxies,
-    forwarded_for,
-    parse_networks,
-    visitor_address,
-)
+from backbeat.web.client_address import TrustedProxies, forwarded_for, visitor_address
 
 PROXIES = TrustedProxies(parse_networks(["10.0.0.0/8", "127.0.0.1", " ", "fd00::/8"]))
 

@@ -319,7 +319,6 @@ class DuckDBEventStore:
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("DROP TABLE IF EXISTS _events_unkeyed")
             con.execute(_events_ddl("_events_unkeyed"))
             con.execute("INSERT INTO _events_unkeyed SELECT * FROM events")
             con.execute("DROP TABLE events")
