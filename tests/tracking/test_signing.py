@@ -194,6 +194,91 @@ def test_sign_names_every_bad_field() -> None:
                       "genre"}
 
 
+class _Id(int):
+    """An int subclass: validate takes it, the quick check leaves it to validate."""
+
+
+_ID = make_payload().decision_id
+_QUICK_CHECK_CASES: list[dict[str, object]] = [
+    {},
+    {"kind": EventType.DECISION},
+    {"kind": "impression"},
+    {"decision_id": "nope"},
+    {"decision_id": _ID.upper()},  # valid: hex digits in either case
+    {"decision_id": "{" + _ID + "}"},  # valid: another spelling uuid.UUID takes
+    {"decision_id": _ID.replace("-", "")},
+    {"decision_id": "urn:uuid:" + _ID},
+    {"decision_id": _ID[:-1] + "g"},
+    {"decision_id": 12},
+    {"campaign_id": -1},
+    {"campaign_id": 1 << 32},
+    {"campaign_id": (1 << 32) - 1},
+    {"campaign_id": True},
+    {"campaign_id": 1.0},
+    {"campaign_id": _Id(7)},
+    {"expires": None},
+    {"price_micros": 1 << 40},
+    {"freq_window_s": -5},
+    {"size": "big"},
+    {"size": "0x250"},
+    {"size": "70000x1"},
+    {"size": "300X250"},
+    {"size": 300},
+    {"country": "usa"},
+    {"country": "us"},
+    {"country": "U"},
+    {"country": "ÜS"},
+    {"country": "U1"},
+    {"country": None},
+    {"genre": "g" * 64},
+    {"genre": "g" * 65},
+    {"genre": "é" * 32},
+    {"genre": "é" * 33},
+    {"genre": "\ud800"},
+    {"visitor": None},
+    {"visitor": ""},
+    {"visitor": "v" * 65},
+    {"site_domain": "d" * 253},
+    {"site_domain": "d" * 254},
+]
+
+
+@pytest.mark.parametrize("overrides", _QUICK_CHECK_CASES)
+def test_validate_answers_the_same_with_or_without_its_quick_check(
+    overrides: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate() returns at once when its quick check passes; the quick check must never
+    pass a payload the full checks refuse, and a payload it cannot vouch for gets the full
+    checks (so the answer, refusal or not, is the same)."""
+    payload = make_payload(**overrides)
+
+    def outcome() -> object:
+        try:
+            payload.validate()
+        except ValidationFailed as exc:
+            return sorted(f.field for f in exc.fields)
+        except Exception as exc:  # a crash must be the same crash
+            return type(exc)
+        return "ok"
+
+    quick = outcome()
+    monkeypatch.setattr(signing.TrackingPayload, "_signable", lambda self: False)
+    assert quick == outcome()
+    if quick != "ok":
+        monkeypatch.undo()
+        assert not payload._signable()
+
+
+@pytest.mark.parametrize(
+    "spelling", [str.upper, lambda u: "{" + u + "}", lambda u: u.replace("-", "")]
+)
+def test_every_spelling_of_a_decision_id_packs_the_same(spelling: Callable[[str], str]) -> None:
+    payload = make_payload()
+    assert sign(replace(payload, decision_id=spelling(payload.decision_id)), SECRET) == sign(
+        payload, SECRET
+    )
+
+
 def test_short_secret_is_refused() -> None:
     with pytest.raises(ValidationFailed) as err:
         sign(make_payload(), b"short")
