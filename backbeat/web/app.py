@@ -48,6 +48,8 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/healthz", _health),
         Route("/tag.js", serving_routes.tag_js),
+        # GET and HEAD /serve: serving_routes.ServeRoute, in front of the router; this
+        # route answers the other methods (405)
         Route("/serve", serving_routes.serve),
         Route("/frame/{placement_id}", serving_routes.frame),
         Route("/decide", serving_routes.decide_s2s, methods=["POST"]),
@@ -107,7 +109,8 @@ def create_app(
             Mount("/static", app=StaticFiles(packages=[("backbeat.web", "static")])),
             Mount("/uploads", app=StaticFiles(directory=settings.uploads_dir, check_dir=False)),
         ],
-        middleware=[Middleware(beacons.BeaconRoutes)],
+        # The beacons, then GET /serve, are answered before the router (see each class).
+        middleware=[Middleware(beacons.BeaconRoutes), Middleware(serving_routes.ServeRoute)],
         lifespan=lifespan,
     )
     app.state.runtime = rt

@@ -1,0 +1,191 @@
+"""GET /serve's front (`ServeRoute`): it answers exactly as the Starlette endpoint `serve`
+does (status, headers, body), takes only GET and HEAD on `/serve`, and stores the same
+decision events."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from starlette.requests import Request
+from starlette.testclient import TestClient
+from starlette.types import Message
+
+from backbeat.config import Settings, VisitorMode
+from backbeat.store.catalog import SqlCatalog
+from backbeat.web import serving_routes
+from backbeat.web.app import create_app
+from backbeat.web.serving_routes import serve, serve_asgi
+from tests.web.network import CHROME, PAGE, build_network
+from tests.web.test_tracking_flow import HEADERS, Env, env
+
+__all__ = ["env"]  # the fixture, shared with the flow tests
+
+# Fields of an ad that are the same in two answers to one request (ids and links are new
+# each time).
+STABLE = ("placement", "format", "kind", "width", "height", "src", "alt")
+
+
+def _scope(env: Env, query: str, headers: dict[str, str], method: str = "GET") -> dict[str, Any]:
+    return {
+        "type": "http", "http_version": "1.1", "method": method, "scheme": "http",
+        "path": "/serve", "raw_path": b"/serve", "root_path": "",
+        "query_string": query.encode("latin-1"),
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in headers.items()],
+        "client": ("203.0.113.9", 5000), "server": ("127.0.0.1", 80), "app": env.client.app,
+    }
+
+
+def _run(call: Any) -> Any:
+    # A thread of its own: a browser test's sync Playwright may hold this one's loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, call()).result()
+
+
+def _front(scope: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    _run(lambda: serve_asgi(dict(scope), receive, send))
+    start, body = sent
+    assert start["type"] == "http.response.start" and body["type"] == "http.response.body"
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+    assert len({k for k, _ in headers}) == len(headers), "a header sent twice"
+    return start["status"], dict(headers), body["body"]
+
+
+def _route(scope: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    async def call() -> Any:
+        return await serve(Request(dict(scope)))
+
+    resp = _run(call)
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
+    return resp.status_code, dict(headers), resp.body
+
+
+def _same(a: tuple[int, dict[str, str], bytes], b: tuple[int, dict[str, str], bytes]) -> None:
+    (status_a, headers_a, body_a), (status_b, headers_b, body_b) = a, b
+    assert status_a == status_b
+    assert headers_a.pop("content-length") == str(len(body_a))
+    assert headers_b.pop("content-length") == str(len(body_b))
+    assert headers_a == headers_b
+    doc_a, doc_b = orjson.loads(body_a), orjson.loads(body_b)
+    if status_a != 200:
+        assert doc_a == doc_b
+        return
+    assert doc_a["nofill"] == doc_b["nofill"]
+    assert [{k: ad[k] for k in STABLE} for ad in doc_a["ads"]] == [
+        {k: ad[k] for k in STABLE} for ad in doc_b["ads"]
+    ]
+    assert [sorted(ad) for ad in doc_a["ads"]] == [sorted(ad) for ad in doc_b["ads"]]
+
+
+def test_the_front_answers_as_the_endpoint_does(env: Env) -> None:
+    top, bottom = env.net.top.id or 0, env.net.bottom.id or 0
+    page = quote(PAGE, safe="")
+    queries = [
+        f"p={top}&u={page}",
+        f"p={top},{bottom},999999&u={page}",
+        f"p={top}",  # the page from the Referer, when there is one
+        f"p={top}&u=not-a-url",
+        f"p={top}&u={page}&x=" + "a" * 600,  # too long to be remembered: parsed each time
+        f"p={top}&u=https%3A%2F%2Felsewhere.example%2F",  # another site: domain mismatch
+        "p=999999",
+        "p=abc",  # 400s, with the field and the reason
+        "p=",
+        "p=" + ",".join(str(i) for i in range(1, 20)),
+        "",
+        "p=%31%32&%70=7",  # escaped names take the full parse
+    ]
+    headers = [
+        HEADERS,
+        {"user-agent": CHROME},
+        {**HEADERS, "origin": "https://beats.example.com"},
+        {"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)", "referer": PAGE},
+        {"user-agent": CHROME, "referer": PAGE, "dnt": "1", "origin": "null"},
+        {"referer": PAGE},
+        {},
+    ]
+    for query in queries:
+        for h in headers:
+            for method in ("GET", "HEAD"):
+                scope = _scope(env, query, h, method)
+                _same(_front(scope), _route(scope))
+
+
+def test_a_cookie_mode_visitor_gets_the_cookie_from_the_front(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    net = build_network(catalog)
+    app = create_app(settings.model_copy(update={"visitor_mode": VisitorMode.COOKIE}),
+                     catalog=catalog)
+    with TestClient(app) as client:
+        first = client.get(f"/serve?p={net.top.id}&u={PAGE}", headers=HEADERS)
+        vid = first.cookies["bb_vid"]
+        assert first.status_code == 200 and vid.startswith("c")
+        assert "httponly" in first.headers["set-cookie"].lower()
+        again = client.get(
+            f"/serve?p={net.top.id}&u={PAGE}", headers={**HEADERS, "cookie": f"bb_vid={vid}"}
+        )
+        assert again.status_code == 200 and "set-cookie" not in again.headers
+
+
+def test_only_get_and_head_on_serve_take_the_front(env: Env) -> None:
+    top = env.net.top.id or 0
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        resp = env.client.request(method, f"/serve?p={top}", headers=HEADERS)
+        assert resp.status_code == 405, method
+        assert set(resp.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    head = env.client.head(f"/serve?p={top}&u={quote(PAGE, safe='')}", headers=HEADERS)
+    assert head.status_code == 200 and head.headers["content-type"] == "application/json"
+    assert env.client.get("/serve/x", headers=HEADERS).status_code == 404
+    assert env.client.get("/healthz").status_code == 200  # the rest of the app still answers
+
+
+def test_each_slot_of_a_served_page_is_one_decision_event(env: Env) -> None:
+    top, bottom = env.net.top.id or 0, env.net.bottom.id or 0
+    for _ in range(3):  # the same query string again: remembered, and answered the same
+        body = env.serve(top, bottom, 999_999)
+        assert [a["placement"] for a in body["ads"]] == [top]
+        assert {n["placement"] for n in body["nofill"]} == {bottom, 999_999}
+    by_referer = env.client.get(f"/serve?p={top}", headers=HEADERS).json()  # no u=
+    assert [a["placement"] for a in by_referer["ads"]] == [top]
+    no_page = env.client.get(f"/serve?p={top}", headers={"user-agent": CHROME}).json()
+    assert no_page["ads"] == [] and "domain_mismatch" in no_page["nofill"][0]["reasons"]
+    bad = env.client.get("/serve?p=abc", headers=HEADERS)
+    again = env.client.get("/serve?p=abc", headers=HEADERS)
+    assert bad.status_code == again.status_code == 422
+    assert bad.json() == again.json() and bad.json()["error"]["fields"][0]["field"] == "p"
+    env.flush()
+    rows = env.rt.store.query(
+        "SELECT placement_id, campaign_id > 0 FROM events WHERE type = 'decision'"
+    )
+    expected = [(top, True), (bottom, False), (999_999, False)] * 3 + [(top, True), (top, False)]
+    assert sorted(rows) == sorted(expected)
+
+
+def test_short_query_strings_are_remembered_and_long_ones_are_not(env: Env) -> None:
+    cache = serving_routes._serve_query_cached
+    cache.cache_clear()
+    top = env.net.top.id or 0
+    short = f"p={top}&u={quote(PAGE, safe='')}"
+    for _ in range(2):
+        env.client.get(f"/serve?{short}", headers=HEADERS)
+    assert (cache.cache_info().misses, cache.cache_info().hits) == (1, 1)
+    long = short + "&x=" + "a" * serving_routes._CACHED_QUERY_BYTES
+    for _ in range(2):
+        assert env.client.get(f"/serve?{long}", headers=HEADERS).json()["ads"]
+    assert cache.cache_info().currsize == 1
+    assert serving_routes._serve_query(
+        b"p=12,13&u=https%3A%2F%2FLyrics.Example.%2Fsong"
+    ) == ((12, 13), "lyrics.example")
+    assert serving_routes._serve_query(b"p=7&u=nope") == ((7,), None)
