@@ -85,6 +85,7 @@ class _Batch:
     hit_refs: list[SegmentRef] = field(default_factory=list)
     size: int = 0
     since: float = 0.0  # time.monotonic() of the oldest item
+    through: int = 0  # the last counting round in it (see HitConsumer.wait_stored)
 
 
 class HitConsumer:
@@ -132,6 +133,9 @@ class HitConsumer:
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._room = threading.Semaphore(1)  # one batch at a time with the store thread
         self._abandon = threading.Event()  # stop(drain=False): leave unstored batches
+        self._rounds = 0  # counting rounds so far; each is numbered before its effects go out
+        self._stored_through = 0  # every round up to this one is in the store
+        self._stored = threading.Condition()
 
     # one round -------------------------------------------------------------------------
     def run_once(self, *, flush: bool = False) -> int:
@@ -185,6 +189,10 @@ class HitConsumer:
         b.size += len(counted)
         b.row_refs += row_refs
         b.hit_refs += hit_refs
+        # Numbered before its effects are published: a subscriber that registers after
+        # they went out reads a number that covers them (wait_stored).
+        self._rounds += 1
+        b.through = self._rounds
         self.stats.rounds += 1
         self.stats.hits += len(hits)
         effects = self.recorder.drain()
@@ -233,6 +241,19 @@ class HitConsumer:
             self._taken.difference_update(b.hit_refs)
         self.stats.stored += b.size
         self.stats.flushes += 1
+        with self._stored:
+            self._stored_through = max(self._stored_through, b.through)
+            self._stored.notify_all()
+
+    def wait_stored(self, timeout: float) -> bool:
+        """Wait until everything counted so far is in the store; False if `timeout` seconds
+        passed first. Every effect published before the call is then readable from the
+        store: a worker whose subscription (re)connects calls this (through the event
+        service) before it warms its replicas from the store, so an effect published
+        before it subscribed, but stored only after it read, is not lost. Any thread."""
+        target = self._rounds
+        with self._stored:
+            return self._stored.wait_for(lambda: self._stored_through >= target, timeout)
 
     # the loop ----------------------------------------------------------------------------
     # Why `nice`: counting is the one job on the box that may wait. A beacon is answered

@@ -28,6 +28,7 @@ from backbeat.serving.stats import CreativeStats
 from backbeat.store.catalog import open_catalog
 from backbeat.store.catalog.protocol import Catalog
 from backbeat.store.counters import open_counters
+from backbeat.store.counters.memory import MemoryCounters
 from backbeat.store.counters.protocol import Counters
 from backbeat.store.events import open_event_store, open_event_writer
 from backbeat.store.events.handoff import SpoolSink
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 # work on the beacons' tail every minute. Flights that start or end inside a block, and
 # budgets, caps, pacing and creative rotation, are still checked on every request.
 SLATE_BLOCK_S = 300
+# How long a starting worker waits to follow the ingest process's effects before it warms
+# its replicas anyway (the ingest process is up before the workers start, so this is the
+# bound for a sick one).
+SUBSCRIBE_WAIT_S = 30.0
 
 
 class Writer(Protocol):
@@ -154,13 +159,41 @@ class Runtime:
             self.hit_sink.start()
         if self.subscription is not None:
             self.subscription.start()
+            # Registered (and the ingest process's store caught up, see
+            # open_worker_runtime) before the warm-up reads the store: an effect is then
+            # either in what it reads or delivered after it.
+            if not self.subscription.wait_ready(SUBSCRIBE_WAIT_S):
+                log.warning(
+                    "worker: not following the ingest process's effects after %.0f s;"
+                    " warming up anyway (replicas catch up when it connects)", SUBSCRIBE_WAIT_S
+                )
         self._warm_stats()
         campaigns = self.catalog.campaigns.all()  # read once for both warm-ups
-        in_memory = self.settings.counters_backend is CountersBackend.MEMORY
-        if in_memory:
+        if self.settings.counters_backend is CountersBackend.MEMORY:
             self._warm_spend(campaigns)
             if not self.worker:
                 self._warm_claims()
+        self._warm_profiles(campaigns)
+        if self.serves and self.clock is _utc_now:  # a simulated clock drives time itself
+            self.decider.start_prebuild()  # next block's slates before it starts
+
+    def resync(self) -> None:
+        """Rebuild a serving worker's replicas from the store, after its subscription to
+        the effects reconnected (the ingest process restarted, or dropped it for falling
+        behind): what it missed meanwhile is in the store by then. In-process counters are
+        emptied and warmed again (decisions meanwhile see them filling, for a moment);
+        shared ones (Redis) hold the ingest process's writes already."""
+        log.info("worker: re-warming replicas after reconnecting to the ingest process")
+        self._warm_stats()
+        campaigns = self.catalog.campaigns.all()
+        if self.settings.counters_backend is CountersBackend.MEMORY:
+            if isinstance(self.counters, MemoryCounters):
+                self.counters.clear_replicated()
+            self._warm_spend(campaigns)
+        self._warm_profiles(campaigns)
+
+    def _warm_profiles(self, campaigns: Sequence[Campaign]) -> None:
+        in_memory = self.settings.counters_backend is CountersBackend.MEMORY
         warmed = warm_profiles(
             self.store,
             campaigns,
@@ -177,8 +210,6 @@ class Runtime:
                 "restored %d frequency-cap exposures, %d audience engagements and %d touches",
                 warmed.exposures, warmed.engagements, warmed.touches,
             )
-        if self.serves and self.clock is _utc_now:  # a simulated clock drives time itself
-            self.decider.start_prebuild()  # next block's slates before it starts
 
     def _warm_stats(self) -> None:
         rows = self.store.query(

@@ -36,6 +36,7 @@ from granian.constants import HTTPModes, Interfaces, Loops
 from granian.server.mp import MPServer
 
 from backbeat.config import CountersBackend, Settings, ensure_secret
+from backbeat.errors import ValidationFailed
 from backbeat.store.events.handoff import RowCodec, SpoolSink
 from backbeat.store.events.ipc import derive_authkey
 from backbeat.store.events.remote import RemoteEventStore, Subscription
@@ -55,6 +56,10 @@ log = logging.getLogger(__name__)
 
 
 HIT_INLINE_MAX = 8  # hits per group written on the event loop's thread (see below)
+# The event service's call that waits until the ingest process stored everything it had
+# counted (HitConsumer.wait_stored), and the longest a worker has it wait.
+SETTLE_RPC = "settle"
+SETTLE_WAIT_S = 10.0
 # A new audience's re-warm waits this many of the ingest process's flush intervals, so the
 # events whose effects the worker dropped before it knew the audience are stored by then.
 REWARM_FLUSHES = 10
@@ -130,6 +135,16 @@ class IngestProcess:
             flush_interval_s=self.settings.flush_interval_ms / 1000,
             nice=self.settings.ingest_nice,
         )
+        consumer = self.consumer
+
+        def settle(wait_s: object) -> bool:
+            # A worker that (re)subscribes waits here until what was counted before it is
+            # stored, then warms its replicas from the store (Runtime.start and resync).
+            if not isinstance(wait_s, int | float) or isinstance(wait_s, bool):
+                raise ValidationFailed.one("wait_s", "a number of seconds")
+            return consumer.wait_stored(max(0.0, min(float(wait_s), SETTLE_WAIT_S)))
+
+        service.handle(SETTLE_RPC, settle)
         service.start()
         self.service = service
         settle_heap()  # the index and warm counters, as a serving process does
@@ -195,7 +210,22 @@ def open_worker_runtime(settings: Settings) -> Runtime:
             delay_s=REWARM_FLUSHES * settings.flush_interval_ms / 1000,
         )
         rt.holder.add_preparer(rt.audiences.update)
-    rt.subscription = Subscription(settings.ingest_socket, authkey, on_message)
+    def on_connect() -> None:
+        # Runs on every (re)connection, once the service has registered this worker and
+        # before any message published since: wait until the ingest process stored what
+        # it counted before (whose effects this worker may never have received), so the
+        # store read next holds it. The first time, Runtime.start warms up after this; on
+        # a reconnection, whatever was missed while disconnected is warmed again here.
+        if not store.call(SETTLE_RPC, SETTLE_WAIT_S):
+            log.warning(
+                "worker: the ingest process did not store its backlog within %.0f s;"
+                " warming replicas from what it stored", SETTLE_WAIT_S,
+            )
+        sub = rt.subscription
+        if sub is not None and sub.connects > 1:
+            rt.resync()
+
+    rt.subscription = Subscription(settings.ingest_socket, authkey, on_message, on_connect)
     return rt
 
 

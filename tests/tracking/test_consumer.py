@@ -299,3 +299,42 @@ def test_counting_waits_once_the_backlog_is_full(
         release.set()
         sink.close()
         loop.consumer.stop(drain=True)
+
+
+def test_wait_stored_returns_once_everything_counted_before_it_is_stored(
+    loop: Loop, tmp_path: Path
+) -> None:
+    assert loop.consumer.wait_stored(0)  # nothing counted yet
+    release, entered = hold_appends(loop)
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    loop.consumer.start()
+    try:
+        spool_and_count(loop, sink, imp(DECISIONS[0], "first", NOW + 1), 1)
+        assert entered.wait(10)
+        assert len(loop.published) == 1  # its effects are out, its row is not stored
+        assert not loop.consumer.wait_stored(0.2)
+        release.set()
+        assert loop.consumer.wait_stored(10)
+        assert loop.store.query("SELECT id FROM events") == [("first",)]
+    finally:
+        release.set()
+        sink.close()
+        loop.consumer.stop(drain=True)
+
+
+def test_wait_stored_waits_for_rounds_still_in_the_open_batch(loop: Loop, tmp_path: Path) -> None:
+    """A round counted into a batch that is not due yet (the flush interval): the wait
+    lasts until that batch is stored, not just until the store thread is idle."""
+    loop.consumer.flush_rows, loop.consumer.poll_s = 1_000, 0.005
+    loop.consumer.flush_interval_s = 0.4
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    loop.consumer.start()
+    try:
+        spool_and_count(loop, sink, imp(DECISIONS[0], "late", NOW + 1), 1)
+        started = time.monotonic()
+        assert loop.consumer.wait_stored(10)
+        assert loop.store.query("SELECT id FROM events") == [("late",)]
+        assert time.monotonic() - started < 5
+    finally:
+        sink.close()
+        loop.consumer.stop(drain=True)

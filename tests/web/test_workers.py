@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -24,10 +26,14 @@ import pytest
 from backbeat.config import Settings
 from backbeat.domain.audience import Audience, AudienceRule, Engagement
 from backbeat.domain.campaign import CampaignStatus, FrequencyCap, Objective, Targeting
+from backbeat.domain.events import EventType
+from backbeat.serving.localtime import local_day
 from backbeat.store.catalog import SqlCatalog, open_catalog
+from backbeat.store.counters.protocol import Spend
 from backbeat.web.workers import HIT_INLINE_MAX, IngestProcess, open_worker_runtime
 from tests.live import LiveServer, start_server
-from tests.web.network import PAGE
+from tests.store.events.builders import make_event
+from tests.web.network import PAGE, build_network
 from tests.web.test_crash_http import browser, catalog_url, seed, seed_network
 
 PAGES = 40
@@ -249,6 +255,54 @@ def test_a_worker_writes_decisions_on_its_loop_and_only_small_hit_groups(
         try:
             assert rt.ingest.inline_max == sys.maxsize  # no fdatasync to wait out
             assert rt.hits is not None and rt.hits.inline_max == HIT_INLINE_MAX
+        finally:
+            rt.close()
+    finally:
+        ingest.stop()
+
+
+def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnects(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    """The ingest process drops a subscriber that falls behind; the effects published
+    meanwhile never reach that worker. When it reconnects it waits for the store to catch
+    up and warms its spend and profiles again, replacing what it held, keeping its own
+    rate windows."""
+    net = build_network(catalog)
+    cid = net.campaign.id or 0
+    ingest = IngestProcess(settings)
+    ingest.start()
+    try:
+        rt = open_worker_runtime(settings)
+        rt.start()
+        try:
+            sub, service = rt.subscription, ingest.service
+            assert sub is not None and service is not None and sub.connects == 1
+            now = datetime.now(UTC)
+            day = local_day(net.campaign.timezone, now)
+            # Counted while the worker was not following: in the store, never published.
+            missed = make_event(
+                type=EventType.IMPRESSION, valid=True, drop_reason=None, attribution=None,
+                value_micros=0, ts=now, campaign_id=cid, creative_id=net.creative.id or 0,
+                advertiser_id=net.advertiser.id or 0, visitor="hReturningVisitor00000",
+                price_micros=4_000, decision_id=str(uuid.uuid4()),
+            )
+            ingest.rt.store.append_batch([missed])
+            rt.counters.add_spend(cid, day, 7)  # a replica's drift, which the store lacks
+            assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 1
+            service._drop(service._subscribers[0])
+            deadline = time.monotonic() + 15
+            while rt.counters.spend(cid, day).total_micros != 4_000:
+                assert time.monotonic() < deadline, rt.counters.spend(cid, day)
+                time.sleep(0.02)
+            assert sub.connects == 2
+            assert rt.counters.spend(cid, day) == Spend(4_000, 4_000)
+            window = 24 * 3600
+            assert rt.counters.exposures(
+                "hReturningVisitor00000", [cid], now.timestamp() + 1, window
+            ) == {cid: 1}
+            # its own rate windows survive the re-warm
+            assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 2
         finally:
             rt.close()
     finally:

@@ -299,6 +299,17 @@ class MemoryCounters:
                 s.sweep(mono)
                 s.next_sweep = mono + self._sweep_interval
 
+    def clear_replicated(self) -> None:
+        """Forget spend, exposures and engagements: what a serving worker replicates from
+        the ingest process's effects, before it warms them again from the store. Claims and
+        rate windows (a worker's own, such as login attempts) are kept."""
+        for s in self._stripes:
+            with s.lock:
+                s.totals.clear()
+                for entries in (s.days, s.series):
+                    entries.clear()
+                    repin(entries)
+
     def close(self) -> None:
         for s in self._stripes:
             with s.lock:

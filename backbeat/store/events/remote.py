@@ -261,12 +261,19 @@ class Subscription:
         self._thread: threading.Thread | None = None
         self.connects = 0
         """Completed (re)connections."""
+        self._ready = threading.Event()
 
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("Subscription.start: already started")
         self._thread = threading.Thread(target=self._run, name="event-subscription", daemon=True)
         self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the first connection is registered with the service and its
+        `on_connect` has run (every message published from then on will be delivered);
+        False if `timeout` seconds passed first."""
+        return self._ready.wait(timeout)
 
     def close(self) -> None:
         """Stop receiving and wait for the thread (at most 5 s). Idempotent."""
@@ -315,6 +322,7 @@ class Subscription:
                 except Exception:
                     log.exception("event subscription: on_connect failed; reconnecting")
                     return False
+            self._ready.set()
             while True:
                 data = conn.recv_bytes()
                 try:

@@ -527,6 +527,37 @@ def test_a_slow_subscriber_is_dropped_without_blocking_and_reconnects(
         svc.close()
 
 
+def test_wait_ready_waits_for_the_first_connection_and_its_on_connect(
+    service: EventService, address: Path
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_on_connect() -> None:
+        entered.set()
+        assert release.wait(WAIT_S)
+
+    sub = Subscription(address, KEY, lambda message: None, slow_on_connect)
+    sub.start()
+    try:
+        assert entered.wait(WAIT_S)
+        assert not sub.wait_ready(0.2)  # registered, but on_connect has not finished
+        release.set()
+        assert sub.wait_ready(WAIT_S) and sub.connects == 1
+        service.publish("after")  # and it is delivered: the service has it registered
+    finally:
+        release.set()
+        sub.close()
+
+
+def test_wait_ready_gives_up_when_no_service_answers(tmp_path: Path) -> None:
+    sub = Subscription(tmp_path / "nobody.sock", KEY, lambda message: None)
+    sub.start()
+    try:
+        assert not sub.wait_ready(0.3)
+    finally:
+        sub.close()
+
+
 def test_registered_handlers_answer_calls_once_each(
     service: EventService, remote: RemoteEventStore
 ) -> None:
