@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from backbeat.config import Settings, load_settings
+from backbeat.config import Settings, VisitorMode, load_settings
 from backbeat.domain.accounts import Role, User
 from backbeat.domain.parties import Advertiser, Publisher
 from backbeat.store.catalog import SqlCatalog, open_catalog, upgrade
 from backbeat.web.app import create_app
 from backbeat.web.auth import hash_password, issue_token
+from tests.web.network import Network, build_network
 
 
 @pytest.fixture
@@ -47,6 +48,16 @@ def client(settings: Settings, catalog: SqlCatalog) -> Iterator[TestClient]:
     app = create_app(settings, catalog=catalog)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture
+def cookie_mode(settings: Settings, catalog: SqlCatalog) -> Iterator[tuple[TestClient, Network]]:
+    """The app in first-party cookie mode, on the small network of ``tests.web.network``."""
+    net = build_network(catalog)
+    app = create_app(settings.model_copy(update={"visitor_mode": VisitorMode.COOKIE}),
+                     catalog=catalog)
+    with TestClient(app) as c:
+        yield c, net
 
 
 @dataclass

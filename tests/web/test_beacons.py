@@ -16,15 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from backbeat.config import Settings, VisitorMode, parse_networks
+from backbeat.config import parse_networks
 from backbeat.domain.events import EventType
-from backbeat.store.catalog import SqlCatalog
 from backbeat.tracking.hits import Hit
-from backbeat.web.app import create_app
 from backbeat.web.beacons import page_host, spool_hit
 from backbeat.web.client_address import TrustedProxies
 from backbeat.web.tracking_routes import track
-from tests.web.network import PAGE, build_network
+from tests.web.network import PAGE, Network
 from tests.web.test_tracking_flow import HEADERS, Env, env
 
 __all__ = ["env"]  # the fixture, shared with the flow tests
@@ -68,24 +66,21 @@ def test_a_refusal_keeps_its_json_reason(env: Env) -> None:
 
 
 def test_in_cookie_mode_a_beacon_counts_the_cookies_visitor(
-    settings: Settings, catalog: SqlCatalog
+    cookie_mode: tuple[TestClient, Network]
 ) -> None:
-    net = build_network(catalog)
-    app = create_app(settings.model_copy(update={"visitor_mode": VisitorMode.COOKIE}),
-                     catalog=catalog)
-    with TestClient(app) as client:
-        served = client.get(f"/serve?p={net.top.id}&u={PAGE}", headers=HEADERS)
-        vid = served.cookies["bb_vid"]
-        assert vid.startswith("c")
-        imp = served.json()["ads"][0]["imp"].split("/", 3)[3]
-        headers = {**HEADERS, "cookie": f"theme=dark; bb_vid={vid}"}
-        assert client.post("/" + imp, headers=headers).status_code == 204
-        rt = app.state.runtime
-        deadline = time.monotonic() + 10
-        while not rt.ingest.idle and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert rt.writer.flush(timeout=10)
-        rows = rt.store.query("SELECT visitor FROM events WHERE type = 'impression'")
+    client, net = cookie_mode
+    served = client.get(f"/serve?p={net.top.id}&u={PAGE}", headers=HEADERS)
+    vid = served.cookies["bb_vid"]
+    assert vid.startswith("c")
+    imp = served.json()["ads"][0]["imp"].split("/", 3)[3]
+    headers = {**HEADERS, "cookie": f"theme=dark; bb_vid={vid}"}
+    assert client.post("/" + imp, headers=headers).status_code == 204
+    rt = client.app.state.runtime  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while not rt.ingest.idle and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert rt.writer.flush(timeout=10)
+    rows = rt.store.query("SELECT visitor FROM events WHERE type = 'impression'")
     assert rows == [(vid,)]
 
 

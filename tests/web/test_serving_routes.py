@@ -14,12 +14,9 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-from backbeat.config import Settings, VisitorMode
-from backbeat.store.catalog import SqlCatalog
 from backbeat.web import serving_routes
-from backbeat.web.app import create_app
 from backbeat.web.serving_routes import serve, serve_asgi
-from tests.web.network import CHROME, PAGE, build_network
+from tests.web.network import CHROME, PAGE, Network
 from tests.web.test_tracking_flow import HEADERS, Env, env
 
 __all__ = ["env"]  # the fixture, shared with the flow tests
@@ -123,20 +120,17 @@ def test_the_front_answers_as_the_endpoint_does(env: Env) -> None:
 
 
 def test_a_cookie_mode_visitor_gets_the_cookie_from_the_front(
-    settings: Settings, catalog: SqlCatalog
+    cookie_mode: tuple[TestClient, Network]
 ) -> None:
-    net = build_network(catalog)
-    app = create_app(settings.model_copy(update={"visitor_mode": VisitorMode.COOKIE}),
-                     catalog=catalog)
-    with TestClient(app) as client:
-        first = client.get(f"/serve?p={net.top.id}&u={PAGE}", headers=HEADERS)
-        vid = first.cookies["bb_vid"]
-        assert first.status_code == 200 and vid.startswith("c")
-        assert "httponly" in first.headers["set-cookie"].lower()
-        again = client.get(
-            f"/serve?p={net.top.id}&u={PAGE}", headers={**HEADERS, "cookie": f"bb_vid={vid}"}
-        )
-        assert again.status_code == 200 and "set-cookie" not in again.headers
+    client, net = cookie_mode
+    first = client.get(f"/serve?p={net.top.id}&u={PAGE}", headers=HEADERS)
+    vid = first.cookies["bb_vid"]
+    assert first.status_code == 200 and vid.startswith("c")
+    assert "httponly" in first.headers["set-cookie"].lower()
+    again = client.get(
+        f"/serve?p={net.top.id}&u={PAGE}", headers={**HEADERS, "cookie": f"bb_vid={vid}"}
+    )
+    assert again.status_code == 200 and "set-cookie" not in again.headers
 
 
 def test_only_get_and_head_on_serve_take_the_front(env: Env) -> None:
