@@ -107,6 +107,9 @@ class Runtime:
     hit_sink: SpoolSink[Hit] | None = None
     # A serving worker follows the ingest process's effects to keep its counters current.
     subscription: Subscription | None = None
+    # A worker that warmed up before its subscription connected (see start) re-warms when
+    # it does connect.
+    warmed_unsubscribed: bool = False
     # The audience memberships a serving worker keeps (None: all of them).
     audiences: AudienceKeys | None = None
     serves: bool = True  # False in the ingest process: no slates to build ahead
@@ -163,6 +166,7 @@ class Runtime:
             # open_worker_runtime) before the warm-up reads the store: an effect is then
             # either in what it reads or delivered after it.
             if not self.subscription.wait_ready(SUBSCRIBE_WAIT_S):
+                self.warmed_unsubscribed = True  # the first connection then re-warms
                 log.warning(
                     "worker: not following the ingest process's effects after %.0f s;"
                     " warming up anyway (replicas catch up when it connects)", SUBSCRIBE_WAIT_S

@@ -210,6 +210,7 @@ def open_worker_runtime(settings: Settings) -> Runtime:
             delay_s=REWARM_FLUSHES * settings.flush_interval_ms / 1000,
         )
         rt.holder.add_preparer(rt.audiences.update)
+
     def on_connect() -> None:
         # Runs on every (re)connection, once the service has registered this worker and
         # before any message published since: wait until the ingest process stored what
@@ -222,7 +223,8 @@ def open_worker_runtime(settings: Settings) -> Runtime:
                 " warming replicas from what it stored", SETTLE_WAIT_S,
             )
         sub = rt.subscription
-        if sub is not None and sub.connects > 1:
+        if sub is not None and (sub.connects > 1 or rt.warmed_unsubscribed):
+            rt.warmed_unsubscribed = False
             rt.resync()
 
     rt.subscription = Subscription(settings.ingest_socket, authkey, on_message, on_connect)

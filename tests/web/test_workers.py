@@ -309,3 +309,35 @@ def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnect
             rt.close()
     finally:
         ingest.stop()
+
+
+def test_a_worker_that_warmed_before_it_was_following_re_warms_once_it_is(
+    settings: Settings, catalog: SqlCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the ingest process takes longer than the start's wait to let a new worker
+    follow, the worker warms up anyway, and warms again once it follows."""
+    build_network(catalog)
+    monkeypatch.setattr("backbeat.web.runtime.SUBSCRIBE_WAIT_S", 0.2)
+    ingest = IngestProcess(settings)
+    ingest.start()
+    try:
+        assert ingest.consumer is not None
+        slow = ingest.consumer.wait_stored
+
+        def slow_settle(timeout: float) -> bool:
+            time.sleep(1.0)  # the ingest process is busy storing a backlog
+            return slow(timeout)
+
+        monkeypatch.setattr(ingest.consumer, "wait_stored", slow_settle)
+        rt = open_worker_runtime(settings)
+        resyncs: list[int] = []
+        monkeypatch.setattr(rt, "resync", lambda: resyncs.append(1))
+        try:
+            rt.start()  # returns after 0.2 s, warmed from the store
+            assert rt.warmed_unsubscribed and not resyncs
+            assert rt.subscription is not None and rt.subscription.wait_ready(10)
+            assert resyncs == [1] and not rt.warmed_unsubscribed
+        finally:
+            rt.close()
+    finally:
+        ingest.stop()
