@@ -275,8 +275,12 @@ def test_sigkilled_producer_loses_no_acknowledged_record(tmp_path: Path) -> None
         assert child.returncode == -signal.SIGKILL
         (producer,) = (p for p in root.iterdir() if p.is_dir())
         last = max(producer.glob("seg-*.log"))
-        if ends_on_record_boundary(last):  # the kill did not tear it: tear it as a crash would
+        size = last.stat().st_size
+        # The kill did not tear a record (it may even have come before the new segment's
+        # header was written): tear one as a crash would.
+        if size < len(MAGIC) or ends_on_record_boundary(last):
             with last.open("ab") as fh:
+                fh.write(MAGIC[size:] if size < len(MAGIC) else b"")
                 fh.write(struct.pack("<II", 4096, 0) + b"[" * 10)
         refs = reader.ready()
         assert refs and all(r.final for r in refs)
