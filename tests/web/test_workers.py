@@ -341,3 +341,50 @@ def test_a_worker_that_warmed_before_it_was_following_re_warms_once_it_is(
             rt.close()
     finally:
         ingest.stop()
+
+
+@pytest.mark.redis
+def test_with_shared_counters_a_reconnecting_worker_re_warms_only_its_ctr_stats(
+    settings: Settings, catalog: SqlCatalog
+) -> None:
+    """Redis already holds every write of the ingest process, so a worker re-warming after
+    a drop must not clear or add to it; the creative CTR stats, which each process keeps,
+    come back from the store."""
+    net = build_network(catalog)
+    cid, crid = net.campaign.id or 0, net.creative.id or 0
+    shared = settings.model_copy(
+        update={"counters_backend": "redis", "redis_url": "redis://127.0.0.1:6379/9"}
+    )
+    ingest = IngestProcess(shared)
+    purge = getattr(ingest.rt.counters, "purge", None)
+    assert purge is not None
+    purge()  # what an earlier run may have left in this database
+    ingest.start()
+    try:
+        rt = open_worker_runtime(shared)
+        rt.start()
+        try:
+            sub, service = rt.subscription, ingest.service
+            assert sub is not None and service is not None
+            now = datetime.now(UTC)
+            day = local_day(net.campaign.timezone, now)
+            ingest.rt.counters.add_spend(cid, day, 4_000)  # the ingest process's write
+            ingest.rt.store.append_batch([make_event(
+                type=EventType.IMPRESSION, valid=True, drop_reason=None, attribution=None,
+                value_micros=0, ts=now, campaign_id=cid, creative_id=crid,
+                advertiser_id=net.advertiser.id or 0, visitor="hSharedVisitor000000000",
+                price_micros=4_000, decision_id=str(uuid.uuid4()),
+            )])
+            assert rt.stats.get(crid) == (0, 0)  # stored, never published
+            service._drop(service._subscribers[0])
+            deadline = time.monotonic() + 15
+            while rt.stats.get(crid) != (1, 0):
+                assert time.monotonic() < deadline, rt.stats.get(crid)
+                time.sleep(0.02)
+            assert sub.connects == 2
+            assert rt.counters.spend(cid, day) == Spend(4_000, 4_000)  # neither lost nor doubled
+        finally:
+            rt.close()
+    finally:
+        purge()
+        ingest.stop()
