@@ -7,6 +7,10 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from starlette.datastructures import Headers
 
+# A page's tracking requests repeat its query string, so routes remember the parse of
+# short ones; longer ones are parsed every time, never cached.
+CACHED_QUERY_BYTES = 512
+
 
 class PickedHeaders(dict[str, str]):
     """Some of a request's headers, keyed by lower-case name (see :func:`pick_headers`)."""

@@ -23,7 +23,7 @@ from backbeat.config import VisitorMode
 from backbeat.domain.events import EventType
 from backbeat.store.events.spool import SpoolUnavailable
 from backbeat.tracking.errors import TokenRejected
-from backbeat.tracking.headers import pick_headers, query_param, url_host
+from backbeat.tracking.headers import CACHED_QUERY_BYTES, pick_headers, query_param, url_host
 from backbeat.tracking.hits import Hit
 from backbeat.tracking.pipeline import PURPOSE_HEADERS
 from backbeat.tracking.useragent import is_bot
@@ -34,7 +34,6 @@ from backbeat.web.serving_routes import error_response
 from backbeat.web.tracking_routes import BEACON_HEADERS, READ_HEADERS, track
 
 _PURPOSE_NAMES = tuple(name.lower() for name in PURPOSE_HEADERS)
-_CACHED_QUERY_BYTES = 512  # longer query strings are parsed every time, never cached
 
 
 def _page_of(query: bytes) -> tuple[bool, str | None]:
@@ -49,7 +48,7 @@ def page_host(query: bytes, referer: str | None) -> str | None:
     """The host of the page the ad was on, as EventContext.build takes it: from the tag's
     ``u`` parameter when one is given, else from the Referer. A page's beacons repeat its
     query string, so short ones are remembered."""
-    given, host = (_page_of_cached if len(query) <= _CACHED_QUERY_BYTES else _page_of)(query)
+    given, host = (_page_of_cached if len(query) <= CACHED_QUERY_BYTES else _page_of)(query)
     return host if given else url_host(referer)
 
 

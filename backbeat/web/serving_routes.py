@@ -34,7 +34,7 @@ from backbeat.domain.events import DropReason, Event, EventType
 from backbeat.errors import BackbeatError, FieldError, ValidationFailed
 from backbeat.serving.request import AdRequest, Decision, NoFill
 from backbeat.tracking.geo import request_country
-from backbeat.tracking.headers import pick_headers, query_param, url_host
+from backbeat.tracking.headers import CACHED_QUERY_BYTES, pick_headers, query_param, url_host
 from backbeat.tracking.pipeline import audience_key
 from backbeat.tracking.signing import TrackingPayload, sign_links
 from backbeat.tracking.useragent import classify
@@ -45,7 +45,6 @@ from backbeat.web.runtime import Runtime
 
 MAX_SLOTS = 12
 MAX_PARAM = 2048
-_CACHED_QUERY_BYTES = 512  # longer /serve query strings are parsed every time, never cached
 _TAG_JS: bytes | None = None
 
 
@@ -260,7 +259,7 @@ def _page(
 ) -> tuple[dict[str, Any], Visitor]:
     """GET /serve's answer (the ads and no-fills) and the request's visitor."""
     raw = scope["query_string"]
-    ids, host = (_serve_query_cached if len(raw) <= _CACHED_QUERY_BYTES else _serve_query)(raw)
+    ids, host = (_serve_query_cached if len(raw) <= CACHED_QUERY_BYTES else _serve_query)(raw)
     host = host or url_host(h.get("referer")) or ""
     client = scope.get("client")
     ip = visitor_address(client[0] if client else "", scope["headers"], rt.proxies)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 from starlette.types import Message
 
+from backbeat.tracking.headers import CACHED_QUERY_BYTES
 from backbeat.web import serving_routes
 from backbeat.web.serving_routes import serve, serve_asgi
 from tests.web.network import CHROME, PAGE, Network
@@ -175,7 +176,7 @@ def test_short_query_strings_are_remembered_and_long_ones_are_not(env: Env) -> N
     for _ in range(2):
         env.client.get(f"/serve?{short}", headers=HEADERS)
     assert (cache.cache_info().misses, cache.cache_info().hits) == (1, 1)
-    long = short + "&x=" + "a" * serving_routes._CACHED_QUERY_BYTES
+    long = short + "&x=" + "a" * CACHED_QUERY_BYTES
     for _ in range(2):
         assert env.client.get(f"/serve?{long}", headers=HEADERS).json()["ads"]
     assert cache.cache_info().currsize == 1

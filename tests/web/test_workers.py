@@ -26,14 +26,14 @@ import pytest
 from backbeat.config import Settings
 from backbeat.domain.audience import Audience, AudienceRule, Engagement
 from backbeat.domain.campaign import CampaignStatus, FrequencyCap, Objective, Targeting
-from backbeat.domain.events import EventType
+from backbeat.domain.events import Event, EventType
 from backbeat.serving.localtime import local_day
 from backbeat.store.catalog import SqlCatalog, open_catalog
 from backbeat.store.counters.protocol import Spend
 from backbeat.web.workers import HIT_INLINE_MAX, IngestProcess, open_worker_runtime
 from tests.live import LiveServer, start_server
 from tests.store.events.builders import make_event
-from tests.web.network import PAGE, build_network
+from tests.web.network import PAGE, Network, build_network
 from tests.web.test_crash_http import browser, catalog_url, seed, seed_network
 
 PAGES = 40
@@ -261,6 +261,17 @@ def test_a_worker_writes_decisions_on_its_loop_and_only_small_hit_groups(
         ingest.stop()
 
 
+def stored_impression(net: Network, visitor: str, now: datetime) -> Event:
+    """A valid 4,000-micro impression of the network's campaign, as the ingest process
+    would store it: written straight to its store, no effect published."""
+    return make_event(
+        type=EventType.IMPRESSION, valid=True, drop_reason=None, attribution=None,
+        value_micros=0, ts=now, campaign_id=net.campaign.id or 0,
+        creative_id=net.creative.id or 0, advertiser_id=net.advertiser.id or 0,
+        visitor=visitor, price_micros=4_000, decision_id=str(uuid.uuid4()),
+    )
+
+
 def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnects(
     settings: Settings, catalog: SqlCatalog
 ) -> None:
@@ -281,13 +292,7 @@ def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnect
             now = datetime.now(UTC)
             day = local_day(net.campaign.timezone, now)
             # Counted while the worker was not following: in the store, never published.
-            missed = make_event(
-                type=EventType.IMPRESSION, valid=True, drop_reason=None, attribution=None,
-                value_micros=0, ts=now, campaign_id=cid, creative_id=net.creative.id or 0,
-                advertiser_id=net.advertiser.id or 0, visitor="hReturningVisitor00000",
-                price_micros=4_000, decision_id=str(uuid.uuid4()),
-            )
-            ingest.rt.store.append_batch([missed])
+            ingest.rt.store.append_batch([stored_impression(net, "hReturningVisitor00000", now)])
             rt.counters.add_spend(cid, day, 7)  # a replica's drift, which the store lacks
             assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 1
             service._drop(service._subscribers[0])
@@ -369,12 +374,7 @@ def test_with_shared_counters_a_reconnecting_worker_re_warms_only_its_ctr_stats(
             now = datetime.now(UTC)
             day = local_day(net.campaign.timezone, now)
             ingest.rt.counters.add_spend(cid, day, 4_000)  # the ingest process's write
-            ingest.rt.store.append_batch([make_event(
-                type=EventType.IMPRESSION, valid=True, drop_reason=None, attribution=None,
-                value_micros=0, ts=now, campaign_id=cid, creative_id=crid,
-                advertiser_id=net.advertiser.id or 0, visitor="hSharedVisitor000000000",
-                price_micros=4_000, decision_id=str(uuid.uuid4()),
-            )])
+            ingest.rt.store.append_batch([stored_impression(net, "hSharedVisitor000000000", now)])
             assert rt.stats.get(crid) == (0, 0)  # stored, never published
             service._drop(service._subscribers[0])
             deadline = time.monotonic() + 15
