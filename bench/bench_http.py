@@ -311,12 +311,15 @@ def measured_open_loop(
             "generator_cpu_us": res.cpu_s / max(1, res.completed) * 1e6,
             "service_p50_ms": res.percentile(50, service=True) / 1000,
             "service_p99_ms": res.percentile(99, service=True) / 1000,
+            "windows_over_20ms": [[k / 10, round(w, 1)] for k, w in res.slow_windows(20)],
         },
     )
+    slow = " ".join(f"{k / 10:.1f}s:{w:.0f}ms" for k, w in res.slow_windows(20))
     print(
         f"  {label}: {m.rps:,.0f}/s of {rate:,.0f}/s, p99 {m.p99_ms:.1f} ms, server CPU "
         f"{m.cpu_us:,.0f} µs/req, generator ({args.generator}) CPU "
-        f"{m.extra['generator_cpu_us']:,.0f} µs/req",
+        f"{m.extra['generator_cpu_us']:,.0f} µs/req; 100 ms windows over 20 ms: "
+        f"{slow or 'none'}",
         flush=True,
     )
     return m, res

@@ -152,6 +152,18 @@ class OpenLoopResult:
         k = min(len(data) - 1, max(0, math.ceil(p / 100 * len(data)) - 1))
         return data[k]
 
+    def slow_windows(self, slow_ms: float, window_s: float = 0.1) -> list[tuple[int, float]]:
+        """(k, worst ms) of each window of `window_s` of completions whose slowest request
+        took over `slow_ms`; window k holds about the k-th `window_s` of scheduled sends."""
+        per = max(1, int(self.rate * window_s))
+        lat = self.latencies_us
+        out = []
+        for k in range(len(lat) // per):
+            worst = max(lat[k * per : (k + 1) * per]) / 1000
+            if worst > slow_ms:
+                out.append((k, worst))
+        return out
+
 
 async def _open_loop(
     host: str,

@@ -125,15 +125,8 @@ def main() -> None:
                 f"{res.cpu_s / max(1, res.completed) * 1e6:,.0f} µs/beacon, "
                 f"statuses {dict(res.statuses)}"
             )
-            per = max(1, int(rate / 10))  # completions per 100 ms window, in order
-            lat = res.latencies_us
-            slow = []
-            slow_windows = []
-            for k in range(len(lat) // per):
-                worst = max(lat[k * per : (k + 1) * per]) / 1000
-                if worst > args.slow_ms:
-                    slow.append(f"{k / 10:.1f}s:{worst:.0f}ms")
-                    slow_windows.append((k, worst))
+            slow_windows = res.slow_windows(args.slow_ms)
+            slow = [f"{k / 10:.1f}s:{worst:.0f}ms" for k, worst in slow_windows]
             if args.threads:
                 shown = [  # every thread that used at least 1 µs per beacon
                     (key, s) for key, s in servers.thread_cpu_used(threads0, threads1)
