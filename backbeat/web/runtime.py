@@ -185,25 +185,36 @@ class Runtime:
         """Rebuild a serving worker's replicas from the store, after its subscription to
         the effects reconnected (the ingest process restarted, or dropped it for falling
         behind): what it missed meanwhile is in the store by then. In-process counters are
-        emptied and warmed again (decisions meanwhile see them filling, for a moment);
-        shared ones (Redis) hold the ingest process's writes already."""
+        warmed into a sibling and swapped in (decisions go on reading the old ones until
+        then); shared ones (Redis) hold the ingest process's writes already. Runs on the
+        subscription's thread, before it delivers the next message."""
         log.info("worker: re-warming replicas after reconnecting to the ingest process")
         self._warm_stats()
         campaigns = self.catalog.campaigns.all()
+        live = self.counters
         if self.settings.counters_backend is CountersBackend.MEMORY:
-            if isinstance(self.counters, MemoryCounters):
-                self.counters.clear_replicated()
-            self._warm_spend(campaigns)
+            if not isinstance(live, MemoryCounters):  # open_counters builds one for MEMORY
+                raise TypeError(f"in-process replicas must be MemoryCounters, not {live!r}")
+            # Warmed apart and swapped in: decisions meanwhile read the old replicas, not
+            # empty ones (every budget unspent, every cap open) while the warm-up reads.
+            fresh = live.sibling()
+            self._warm_spend(campaigns, fresh)
+            self._warm_profiles(campaigns, fresh)
+            live.adopt_replicated(fresh)
+            return
         self._warm_profiles(campaigns)
 
-    def _warm_profiles(self, campaigns: Sequence[Campaign]) -> None:
+    def _warm_profiles(self, campaigns: Sequence[Campaign], into: Counters | None = None) -> None:
+        """Exposures and engagements into `into` (default: this runtime's counters), and,
+        in one process, the attribution touches."""
         in_memory = self.settings.counters_backend is CountersBackend.MEMORY
+        target = into if into is not None else self.counters
         warmed = warm_profiles(
             self.store,
             campaigns,
             self.clock(),
             # Profiles are read only where ads are decided (not in the ingest process).
-            counters=self.counters if in_memory and self.serves else None,
+            counters=target if in_memory and self.serves else None,
             touches=None if self.worker else self.touches,  # conversions are not counted there
             click_days=self.settings.click_attribution_days,
             view_days=self.settings.view_attribution_days,
@@ -224,9 +235,11 @@ class Runtime:
         )
         self.stats.load((_int(r[0]), _int(r[1]), _int(r[2])) for r in rows)
 
-    def _warm_spend(self, campaigns: Sequence[Campaign]) -> None:
-        """In-process counters start empty: rebuild each campaign's spend from the events,
-        so a restart neither forgets a budget nor double-counts it."""
+    def _warm_spend(self, campaigns: Sequence[Campaign], into: Counters | None = None) -> None:
+        """In-process counters start empty: rebuild each campaign's spend from the events
+        into `into` (default: this runtime's counters), so a restart neither forgets a
+        budget nor double-counts it."""
+        counters = into if into is not None else self.counters
         now = self.clock()
         since = (now - timedelta(days=2)).replace(tzinfo=None)
         totals = self.store.query(
@@ -251,9 +264,9 @@ class Runtime:
             day = local_day(zones.get(campaign_id, "UTC"), now)
             old_days = _int(micros) - today.get(campaign_id, 0)
             if old_days:
-                self.counters.add_spend(campaign_id, "restored", old_days)
+                counters.add_spend(campaign_id, "restored", old_days)
             if today.get(campaign_id):
-                self.counters.add_spend(campaign_id, day, today[campaign_id])
+                counters.add_spend(campaign_id, day, today[campaign_id])
 
     def _warm_claims(self) -> None:
         """In-process claims start empty: re-claim every decision whose links are still

@@ -316,6 +316,55 @@ def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnect
         ingest.stop()
 
 
+def test_while_a_worker_re_warms_its_decisions_read_the_old_replicas_not_empty_ones(
+    settings: Settings, catalog: SqlCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-warm after a reconnection reads the store for a while (seconds, on a big
+    one). Its replicas are warmed apart and swapped in at the end: until then every budget
+    and cap reads what the worker held before, never zero, and afterwards what the store
+    holds."""
+    net = build_network(catalog)
+    cid = net.campaign.id or 0
+    ingest = IngestProcess(settings)
+    ingest.start()
+    try:
+        rt = open_worker_runtime(settings)
+        rt.start()
+        try:
+            now = datetime.now(UTC)
+            day = local_day(net.campaign.timezone, now)
+            at, window = now.timestamp(), 24 * 3600
+            ingest.rt.store.append_batch([stored_impression(net, "hStoredVisitor0000000", now)])
+            rt.counters.add_spend(cid, day, 7)  # the replicas before: only a drift of 7
+            rt.counters.record_exposure("hHeldVisitor00000000", cid, at, window)
+
+            def replicas() -> tuple[Spend, dict[int, int], dict[int, int]]:
+                return (
+                    rt.counters.spend(cid, day),
+                    rt.counters.exposures("hHeldVisitor00000000", [cid], at + 1, window),
+                    rt.counters.exposures("hStoredVisitor0000000", [cid], at + 1, window),
+                )
+
+            before = replicas()
+            assert before == (Spend(7, 7), {cid: 1}, {cid: 0})
+            seen: list[tuple[Spend, dict[int, int], dict[int, int]]] = []
+            query = rt.store.query
+
+            def reading(sql: str, params: Any = ()) -> Any:
+                seen.append(replicas())  # what a decision would read at this moment
+                return query(sql, params)
+
+            monkeypatch.setattr(rt.store, "query", reading)
+            rt.resync()
+            assert len(seen) >= 3  # CTR stats, spend (twice) and profiles were read
+            assert set(map(repr, seen)) == {repr(before)}
+            assert replicas() == (Spend(4_000, 4_000), {cid: 0}, {cid: 1})
+        finally:
+            rt.close()
+    finally:
+        ingest.stop()
+
+
 def test_a_worker_that_warmed_before_it_was_following_re_warms_once_it_is(
     settings: Settings, catalog: SqlCatalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:

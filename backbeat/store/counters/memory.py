@@ -299,15 +299,36 @@ class MemoryCounters:
                 s.sweep(mono)
                 s.next_sweep = mono + self._sweep_interval
 
-    def clear_replicated(self) -> None:
-        """Forget spend, exposures and engagements: what a serving worker replicates from
-        the ingest process's effects, before it warms them again from the store. Claims and
-        rate windows (a worker's own, such as login attempts) are kept."""
-        for s in self._stripes:
-            with s.lock:
-                s.totals.clear()
-                for entries in (s.days, s.series):
+    def sibling(self) -> MemoryCounters:
+        """Empty counters with this one's clock and stripes, to warm apart and then
+        :meth:`adopt_replicated`."""
+        return MemoryCounters(
+            clock=self._clock, stripes=len(self._stripes), sweep_interval_s=self._sweep_interval
+        )
+
+    def adopt_replicated(self, fresh: MemoryCounters) -> None:
+        """Take `fresh`'s spend, exposures and engagements in place of this one's: what a
+        serving worker replicates from the ingest process's effects, warmed again from the
+        store into a :meth:`sibling` while this one went on answering. Claims and rate
+        windows (a worker's own, such as login attempts) are kept.
+
+        Swapped stripe by stripe under each stripe's lock, so a reader sees either the old
+        or the new values of a key, never an empty budget or cap in between (clearing and
+        then warming in place let decisions see every budget unspent for as long as the
+        warm-up took). The dicts themselves stay (they are pinned and frozen,
+        :mod:`backbeat.heap`); `fresh` is left empty."""
+        if len(fresh._stripes) != len(self._stripes):
+            raise ValueError("adopt_replicated needs counters with the same stripes")
+        for mine, theirs in zip(self._stripes, fresh._stripes, strict=True):
+            with theirs.lock:
+                totals, days, series = dict(theirs.totals), dict(theirs.days), dict(theirs.series)
+                theirs.clear()
+            with mine.lock:
+                mine.totals.clear()
+                mine.totals.update(totals)
+                for entries, new in ((mine.days, days), (mine.series, series)):
                     entries.clear()
+                    entries.update(new)
                     repin(entries)
 
     def close(self) -> None:

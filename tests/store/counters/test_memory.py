@@ -163,6 +163,37 @@ def test_sweeping_keeps_each_dict_and_its_pin() -> None:
     assert all(_PIN in st.series for st in counters._stripes)
 
 
+def test_adopting_replicas_swaps_spend_and_profiles_and_keeps_claims_and_rates() -> None:
+    live, clock = make()
+    live.add_spend(1, "2025-11-28", 500)  # replicated: replaced
+    live.record_exposure("hOld", 1, T0, 3600)
+    live.add_member("viewed:1", "hOld", T0, 3600)
+    assert live.claim("dec-1:impression", 60)  # the worker's own: kept
+    assert live.hit("login:fan", T0, 60) == 1
+    dicts = [id(d) for st in live._stripes for d in (st.totals, st.days, st.series)]
+    fresh = live.sibling()
+    assert fresh._clock is clock and len(fresh._stripes) == len(live._stripes)
+    fresh.add_spend(1, "2025-11-28", 4_000)
+    fresh.add_spend(2, "restored", 900)
+    fresh.record_exposure("hNew", 1, T0, 3600)
+    fresh.add_member("viewed:1", "hNew", T0, 3600)
+    live.adopt_replicated(fresh)
+    assert live.spend(1, "2025-11-28") == Spend(4_000, 4_000)
+    assert live.spend(2, "2025-11-28") == Spend(900, 0)
+    assert live.exposures("hOld", [1], T0 + 1, 3600) == {1: 0}
+    assert live.exposures("hNew", [1], T0 + 1, 3600) == {1: 1}
+    assert live.engagement_count("viewed:1", "hOld", T0 + 1, 3600) == 0
+    assert live.engagement_count("viewed:1", "hNew", T0 + 1, 3600) == 1
+    assert not live.claim("dec-1:impression", 60)
+    assert live.hit("login:fan", T0, 60) == 2
+    # the same (pinned, frozen) dicts, refilled; the sibling is left empty
+    assert [id(d) for st in live._stripes for d in (st.totals, st.days, st.series)] == dicts
+    assert all(_PIN in st.days and _PIN in st.series for st in live._stripes)
+    assert fresh.entries() == 0
+    with pytest.raises(ValueError, match="same stripes"):
+        live.adopt_replicated(MemoryCounters(stripes=4))
+
+
 def test_a_bulk_replay_keeps_what_one_by_one_writes_keep() -> None:
     at = 1_700_000_000.0
     exposures = [(f"h{i % 7}", i % 3, at + i, 3600) for i in range(40)]
