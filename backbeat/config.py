@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         "niceness): the ingest process's counting and storing threads, and DuckDB's own "
         "threads; it catches up while the workers wait",
     )
+    ingest_io_idle: bool = Field(
+        default=True,
+        description="put the same background work in the idle I/O class, so that DuckDB's "
+        "writes and checkpoints reach the disk only while the beacons' fdatasyncs are not "
+        "waiting for it (Linux, with the mq-deadline or BFQ I/O scheduler)",
+    )
 
     # uploads & web
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, gt=0)

@@ -7,14 +7,28 @@ one by one and a thread inherits its creator's niceness, so each background thre
 its own priority (:func:`lower_priority`), and threads a library starts (DuckDB's worker
 pool) are lowered by id once it has started them (:func:`lower_threads`).
 
+**I/O class.** Background threads can also be put in the idle I/O class
+(:func:`set_io_idle`): their reads and writes reach the disk only when nothing else is
+waiting for it. Here that is DuckDB's WAL, its checkpoints (tens of megabytes, then an
+fsync) and the spool segments' removal. A beacon is answered after an fdatasync of its
+worker's spool, and a disk flush waits for every write dispatched before it: queued behind
+a checkpoint, those fdatasyncs took up to a quarter of a second and held the worker's
+event loop (docs/benchmarks.md, session 11). Linux honours I/O classes with the
+mq-deadline and BFQ schedulers (``/sys/block/<disk>/queue/scheduler``); with ``none``
+the call succeeds and changes nothing. Idle-class requests that waited too long are still
+served (mq-deadline's ``prio_aging_expire``, 10 s), so the ingest cannot starve.
+
 Lowering a priority needs no privilege. Where it fails anyway (another platform, a
 sandbox), the work runs at the normal priority and a warning says so.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import os
+import platform
 import threading
 from collections.abc import Iterable
 
@@ -23,9 +37,65 @@ log = logging.getLogger(__name__)
 _TASKS = "/proc/self/task"
 
 
-def lower_priority(nice: int) -> None:
-    """Add `nice` to the calling thread's niceness (at most 19)."""
-    lower_threads([threading.get_native_id()], nice)
+# ioprio_set and ioprio_get by machine (Linux syscall numbers; glibc has no wrapper).
+_IOPRIO_SYSCALLS = {
+    "x86_64": (251, 252), "amd64": (251, 252), "i386": (289, 290), "i686": (289, 290),
+    "aarch64": (30, 31), "arm64": (30, 31), "riscv64": (30, 31), "armv7l": (314, 315),
+    "ppc64le": (273, 274), "s390x": (282, 283),
+}
+_IOPRIO_WHO_PROCESS = 1  # with a thread id: that thread
+_IOPRIO_CLASS_SHIFT = 13
+IOPRIO_CLASS_IDLE = 3
+
+
+def lower_priority(nice: int, *, io_idle: bool = False) -> None:
+    """Add `nice` to the calling thread's niceness (at most 19); with `io_idle`, also put
+    it in the idle I/O class."""
+    lower_threads([threading.get_native_id()], nice, io_idle=io_idle)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _ioprio_call(index: int, *args: int) -> int | None:
+    """ioprio_set (0) or ioprio_get (1); None where Linux's syscall is not known here."""
+    numbers = _IOPRIO_SYSCALLS.get(platform.machine().lower())
+    if numbers is None:
+        return None
+    result: int = _libc().syscall(
+        ctypes.c_long(numbers[index]), ctypes.c_long(_IOPRIO_WHO_PROCESS),
+        *(ctypes.c_long(a) for a in args),
+    )
+    if result < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return result
+
+
+def set_io_idle(tid: int) -> bool:
+    """Put thread `tid` of this process in the idle I/O class. False (with a warning) where
+    that is not possible; True also for a thread that has ended (nothing to do)."""
+    try:
+        if _ioprio_call(0, tid, IOPRIO_CLASS_IDLE << _IOPRIO_CLASS_SHIFT) is None:
+            log.warning("cannot set an I/O class on %s: unknown syscall", platform.machine())
+            return False
+    except ProcessLookupError:
+        return True
+    except OSError as exc:
+        log.warning("cannot put background thread %d in the idle I/O class: %s", tid, exc)
+        return False
+    return True
+
+
+def io_class(tid: int) -> int | None:
+    """Thread `tid`'s I/O class (0 when none was set, which Linux treats as best effort,
+    or 3 for idle); None where it cannot be read."""
+    try:
+        value = _ioprio_call(1, tid)
+    except OSError:
+        return None
+    return None if value is None else value >> _IOPRIO_CLASS_SHIFT
 
 
 def thread_ids() -> set[int]:
@@ -36,8 +106,14 @@ def thread_ids() -> set[int]:
         return set()
 
 
-def lower_threads(tids: Iterable[int], nice: int) -> None:
-    """Add `nice` to each thread's niceness (at most 19). A thread that has ended is skipped."""
+def lower_threads(tids: Iterable[int], nice: int, *, io_idle: bool = False) -> None:
+    """Add `nice` to each thread's niceness (at most 19); with `io_idle`, also put each in
+    the idle I/O class. A thread that has ended is skipped."""
+    tids = list(tids)
+    if io_idle:
+        for tid in tids:
+            if not set_io_idle(tid):
+                break  # one warning is enough: the others would fail alike
     if nice <= 0:
         return
     for tid in tids:

@@ -1,4 +1,5 @@
-"""Background threads below the serving threads: niceness as the kernel reports it."""
+"""Background threads below the serving threads: niceness as the kernel reports it, and
+the I/O class as ioprio_get reports it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from backbeat.priority import lower_priority, lower_threads, thread_ids
+from backbeat.priority import (
+    IOPRIO_CLASS_IDLE,
+    io_class,
+    lower_priority,
+    lower_threads,
+    set_io_idle,
+    thread_ids,
+)
 
 
 def nice_of(tid: int) -> int:
@@ -78,3 +86,57 @@ def test_a_failure_is_a_warning(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr("os.setpriority", refuse)
     lower_threads([threading.get_native_id()], 2)
     assert "cannot lower the priority" in caplog.text
+
+
+def test_a_thread_can_put_itself_in_the_idle_io_class_and_no_other() -> None:
+    own = io_class(threading.get_native_id())
+    assert own is not None and own != IOPRIO_CLASS_IDLE  # Linux: readable, not idle yet
+    classes: list[int | None] = []
+
+    def work() -> None:
+        lower_priority(0, io_idle=True)
+        classes.append(io_class(threading.get_native_id()))
+
+    _, niceness = _in_a_thread(work)
+    assert classes == [IOPRIO_CLASS_IDLE]
+    assert niceness == nice_of(threading.get_native_id())  # nice 0: unchanged
+    assert io_class(threading.get_native_id()) == own
+
+
+def test_threads_are_put_in_the_idle_io_class_by_id() -> None:
+    ready, done = threading.Event(), threading.Event()
+    ids: list[int] = []
+
+    def run() -> None:
+        ids.append(threading.get_native_id())
+        ready.set()
+        done.wait(10)
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        assert ready.wait(10)
+        own = nice_of(ids[0])
+        lower_threads([2**22 + 12345, ids[0]], 2, io_idle=True)  # an ended one is skipped
+        assert io_class(ids[0]) == IOPRIO_CLASS_IDLE
+        assert nice_of(ids[0]) == min(19, own + 2)
+    finally:
+        done.set()
+        t.join()
+
+
+def test_an_io_class_failure_is_a_warning(monkeypatch: pytest.MonkeyPatch,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("platform.machine", lambda: "vax")
+    assert not set_io_idle(threading.get_native_id())
+    assert "unknown syscall" in caplog.text
+    assert io_class(threading.get_native_id()) is None
+    caplog.clear()
+
+    def refuse(*args: object) -> int:
+        raise PermissionError(1, "not here")
+
+    monkeypatch.undo()
+    monkeypatch.setattr("backbeat.priority._ioprio_call", refuse)
+    lower_threads([threading.get_native_id()], 0, io_idle=True)
+    assert "idle I/O class" in caplog.text

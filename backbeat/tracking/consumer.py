@@ -107,6 +107,7 @@ class HitConsumer:
         flush_rows: int = 5000,
         flush_interval_s: float = 0.5,
         nice: int = 0,
+        io_idle: bool = False,
     ) -> None:
         if counting.counters is not recorder:
             raise ValueError("counting.counters must be the recorder")
@@ -121,6 +122,7 @@ class HitConsumer:
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
         self.nice = nice
+        self.io_idle = io_idle
         self.stats = ConsumerStats()
         self._batch = _Batch()
         self._taken: set[SegmentRef] = set()
@@ -269,8 +271,8 @@ class HitConsumer:
         self._thread.start()
 
     def _store_loop(self) -> None:
-        if self.nice:
-            lower_priority(self.nice)
+        if self.nice or self.io_idle:
+            lower_priority(self.nice, io_idle=self.io_idle)
         while (batch := self._queue.get()) is not None:
             backoff = self.poll_s
             while True:
@@ -285,8 +287,8 @@ class HitConsumer:
             self._room.release()
 
     def _run(self) -> None:
-        if self.nice:
-            lower_priority(self.nice)
+        if self.nice or self.io_idle:
+            lower_priority(self.nice, io_idle=self.io_idle)
         backoff = self.poll_s
         while not self._stop.is_set():
             try:

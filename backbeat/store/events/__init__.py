@@ -52,7 +52,7 @@ def open_event_store(settings: Settings) -> EventStore:
     if settings.events_backend is EventsBackend.DUCKDB:
         return DuckDBEventStore(
             settings.resolved_events_path, threads=settings.duckdb_threads,
-            nice=settings.ingest_nice,
+            nice=settings.ingest_nice, io_idle=settings.ingest_io_idle,
         )
     raise ConfigError(
         f"BACKBEAT_EVENTS_BACKEND={settings.events_backend.value}: this backend is not "

@@ -168,11 +168,18 @@ class DuckDBEventStore:
     price of slower reports. `nice` lowers the priority of the threads DuckDB starts (its
     worker pool and background threads; :mod:`backbeat.priority`), so that the parallel
     parts of appends, checkpoints and reports use the cores serving leaves free, and all
-    of them when it leaves them all."""
+    of them when it leaves them all. `io_idle` puts those threads in the idle I/O class."""
 
     dialect = "duckdb"
 
-    def __init__(self, path: Path | str, *, threads: int | None = None, nice: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        threads: int | None = None,
+        nice: int = 0,
+        io_idle: bool = False,
+    ) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
@@ -187,7 +194,7 @@ class DuckDBEventStore:
         # DuckDB starts its threads with the connection (and with SET threads): any thread
         # that appeared meanwhile is one of them.
         self.background_threads = thread_ids() - before
-        lower_threads(self.background_threads, nice)
+        lower_threads(self.background_threads, nice, io_idle=io_idle)
         self._con.execute(_events_ddl())
         self._drop_events_key()
         self._ensure_rollups()

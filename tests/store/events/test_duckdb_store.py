@@ -299,14 +299,17 @@ def test_a_current_rollup_is_left_alone_on_open(tmp_path: Path) -> None:
 
 
 def test_duckdbs_own_threads_run_below_the_callers(tmp_path: Path) -> None:
+    from backbeat.priority import IOPRIO_CLASS_IDLE, io_class
     from tests.test_priority import nice_of
 
     own = nice_of(threading.get_native_id())
-    store = DuckDBEventStore(tmp_path / "events.duckdb", nice=4)
+    store = DuckDBEventStore(tmp_path / "events.duckdb", nice=4, io_idle=True)
     try:
         assert store.background_threads  # DuckDB starts its pool with the connection
         alive = [t for t in store.background_threads if Path(f"/proc/self/task/{t}").exists()]
         assert alive and all(nice_of(t) == min(19, own + 4) for t in alive)
+        assert all(io_class(t) == IOPRIO_CLASS_IDLE for t in alive)
+        assert io_class(threading.get_native_id()) != IOPRIO_CLASS_IDLE
         assert nice_of(threading.get_native_id()) == own  # the caller is not lowered
         store.append_batch(make_events(100))  # and still works, in parallel where it can
         assert store.count() == 100
