@@ -192,6 +192,8 @@ class Measure:
     cpu_us: float = math.nan  # server CPU time (all threads) per completed request
     command: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    # open-loop phases: (second, slowest ms) of each 100 ms window over 20 ms
+    windows_over_20ms: list[tuple[float, float]] = field(default_factory=list)
 
 
 def run_wrk(
@@ -311,8 +313,8 @@ def measured_open_loop(
             "generator_cpu_us": res.cpu_s / max(1, res.completed) * 1e6,
             "service_p50_ms": res.percentile(50, service=True) / 1000,
             "service_p99_ms": res.percentile(99, service=True) / 1000,
-            "windows_over_20ms": [[k / 10, round(w, 1)] for k, w in res.slow_windows(20)],
         },
+        windows_over_20ms=[(k / 10, round(w, 1)) for k, w in res.slow_windows(20)],
     )
     slow = " ".join(f"{k / 10:.1f}s:{w:.0f}ms" for k, w in res.slow_windows(20))
     print(
