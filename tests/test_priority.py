@@ -4,6 +4,8 @@ the I/O class as ioprio_get reports it."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,7 +55,9 @@ def test_a_thread_lowers_its_own_priority_and_no_other() -> None:
     assert nice_of(threading.get_native_id()) == own
 
 
-def test_threads_are_lowered_by_id_up_to_19() -> None:
+@contextmanager
+def _waiting_thread() -> Iterator[int]:
+    """A thread that waits until the block ends; yields its id."""
     ready, done = threading.Event(), threading.Event()
     ids: list[int] = []
 
@@ -66,16 +70,21 @@ def test_threads_are_lowered_by_id_up_to_19() -> None:
     t.start()
     try:
         assert ready.wait(10)
-        assert ids[0] in thread_ids()
-        own = nice_of(ids[0])
-        lower_threads(ids, 3)
-        assert nice_of(ids[0]) == min(19, own + 3)
-        lower_threads(ids, 30)
-        assert nice_of(ids[0]) == 19
-        lower_threads([2**22 + 12345], 3)  # no such thread: skipped quietly
+        yield ids[0]
     finally:
         done.set()
         t.join()
+
+
+def test_threads_are_lowered_by_id_up_to_19() -> None:
+    with _waiting_thread() as tid:
+        assert tid in thread_ids()
+        own = nice_of(tid)
+        lower_threads([tid], 3)
+        assert nice_of(tid) == min(19, own + 3)
+        lower_threads([tid], 30)
+        assert nice_of(tid) == 19
+        lower_threads([2**22 + 12345], 3)  # no such thread: skipped quietly
 
 
 def test_a_failure_is_a_warning(monkeypatch: pytest.MonkeyPatch,
@@ -104,25 +113,11 @@ def test_a_thread_can_put_itself_in_the_idle_io_class_and_no_other() -> None:
 
 
 def test_threads_are_put_in_the_idle_io_class_by_id() -> None:
-    ready, done = threading.Event(), threading.Event()
-    ids: list[int] = []
-
-    def run() -> None:
-        ids.append(threading.get_native_id())
-        ready.set()
-        done.wait(10)
-
-    t = threading.Thread(target=run)
-    t.start()
-    try:
-        assert ready.wait(10)
-        own = nice_of(ids[0])
-        lower_threads([2**22 + 12345, ids[0]], 2, io_idle=True)  # an ended one is skipped
-        assert io_class(ids[0]) == IOPRIO_CLASS_IDLE
-        assert nice_of(ids[0]) == min(19, own + 2)
-    finally:
-        done.set()
-        t.join()
+    with _waiting_thread() as tid:
+        own = nice_of(tid)
+        lower_threads([2**22 + 12345, tid], 2, io_idle=True)  # an ended one is skipped
+        assert io_class(tid) == IOPRIO_CLASS_IDLE
+        assert nice_of(tid) == min(19, own + 2)
 
 
 def test_an_io_class_failure_is_a_warning(monkeypatch: pytest.MonkeyPatch,

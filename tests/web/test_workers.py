@@ -13,6 +13,8 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from backbeat.domain.events import Event, EventType
 from backbeat.serving.localtime import local_day
 from backbeat.store.catalog import SqlCatalog, open_catalog
 from backbeat.store.counters.protocol import Spend
+from backbeat.web.runtime import Runtime
 from backbeat.web.workers import HIT_INLINE_MAX, IngestProcess, open_worker_runtime
 from tests.live import LiveServer, start_server
 from tests.store.events.builders import make_event
@@ -272,6 +275,22 @@ def stored_impression(net: Network, visitor: str, now: datetime) -> Event:
     )
 
 
+@contextmanager
+def started_worker(settings: Settings) -> Iterator[tuple[IngestProcess, Runtime]]:
+    """An ingest process and one worker's runtime, both started; stopped after the block."""
+    ingest = IngestProcess(settings)
+    ingest.start()
+    try:
+        rt = open_worker_runtime(settings)
+        rt.start()
+        try:
+            yield ingest, rt
+        finally:
+            rt.close()
+    finally:
+        ingest.stop()
+
+
 def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnects(
     settings: Settings, catalog: SqlCatalog
 ) -> None:
@@ -281,39 +300,30 @@ def test_a_dropped_worker_rebuilds_its_replicas_from_the_store_when_it_reconnect
     rate windows."""
     net = build_network(catalog)
     cid = net.campaign.id or 0
-    ingest = IngestProcess(settings)
-    ingest.start()
-    try:
-        rt = open_worker_runtime(settings)
-        rt.start()
-        try:
-            sub, service = rt.subscription, ingest.service
-            assert sub is not None and service is not None and sub.connects == 1
-            now = datetime.now(UTC)
-            day = local_day(net.campaign.timezone, now)
-            # Counted while the worker was not following: in the store, never published.
-            ingest.rt.store.append_batch([stored_impression(net, "hReturningVisitor00000", now)])
-            rt.counters.add_spend(cid, day, 7)  # a replica's drift, which the store lacks
-            assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 1
-            service._drop(service._subscribers[0])
-            window = 24 * 3600
+    with started_worker(settings) as (ingest, rt):
+        sub, service = rt.subscription, ingest.service
+        assert sub is not None and service is not None and sub.connects == 1
+        now = datetime.now(UTC)
+        day = local_day(net.campaign.timezone, now)
+        # Counted while the worker was not following: in the store, never published.
+        ingest.rt.store.append_batch([stored_impression(net, "hReturningVisitor00000", now)])
+        rt.counters.add_spend(cid, day, 7)  # a replica's drift, which the store lacks
+        assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 1
+        service._drop(service._subscribers[0])
+        window = 24 * 3600
 
-            def replicas() -> tuple[Spend, dict[int, int]]:
-                return rt.counters.spend(cid, day), rt.counters.exposures(
-                    "hReturningVisitor00000", [cid], now.timestamp() + 1, window
-                )
+        def replicas() -> tuple[Spend, dict[int, int]]:
+            return rt.counters.spend(cid, day), rt.counters.exposures(
+                "hReturningVisitor00000", [cid], now.timestamp() + 1, window
+            )
 
-            deadline = time.monotonic() + 15
-            while replicas() != (Spend(4_000, 4_000), {cid: 1}):  # spend first, then profiles
-                assert time.monotonic() < deadline, replicas()
-                time.sleep(0.02)
-            assert sub.connects == 2
-            # its own rate windows survive the re-warm
-            assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 2
-        finally:
-            rt.close()
-    finally:
-        ingest.stop()
+        deadline = time.monotonic() + 15
+        while replicas() != (Spend(4_000, 4_000), {cid: 1}):  # spend first, then profiles
+            assert time.monotonic() < deadline, replicas()
+            time.sleep(0.02)
+        assert sub.connects == 2
+        # its own rate windows survive the re-warm
+        assert rt.counters.hit("login:fan@example.com:203.0.113.9", now.timestamp(), 60) == 2
 
 
 def test_while_a_worker_re_warms_its_decisions_read_the_old_replicas_not_empty_ones(
@@ -325,44 +335,35 @@ def test_while_a_worker_re_warms_its_decisions_read_the_old_replicas_not_empty_o
     holds."""
     net = build_network(catalog)
     cid = net.campaign.id or 0
-    ingest = IngestProcess(settings)
-    ingest.start()
-    try:
-        rt = open_worker_runtime(settings)
-        rt.start()
-        try:
-            now = datetime.now(UTC)
-            day = local_day(net.campaign.timezone, now)
-            at, window = now.timestamp(), 24 * 3600
-            ingest.rt.store.append_batch([stored_impression(net, "hStoredVisitor0000000", now)])
-            rt.counters.add_spend(cid, day, 7)  # the replicas before: only a drift of 7
-            rt.counters.record_exposure("hHeldVisitor00000000", cid, at, window)
+    with started_worker(settings) as (ingest, rt):
+        now = datetime.now(UTC)
+        day = local_day(net.campaign.timezone, now)
+        at, window = now.timestamp(), 24 * 3600
+        ingest.rt.store.append_batch([stored_impression(net, "hStoredVisitor0000000", now)])
+        rt.counters.add_spend(cid, day, 7)  # the replicas before: only a drift of 7
+        rt.counters.record_exposure("hHeldVisitor00000000", cid, at, window)
 
-            def replicas() -> tuple[Spend, dict[int, int], dict[int, int]]:
-                return (
-                    rt.counters.spend(cid, day),
-                    rt.counters.exposures("hHeldVisitor00000000", [cid], at + 1, window),
-                    rt.counters.exposures("hStoredVisitor0000000", [cid], at + 1, window),
-                )
+        def replicas() -> tuple[Spend, dict[int, int], dict[int, int]]:
+            return (
+                rt.counters.spend(cid, day),
+                rt.counters.exposures("hHeldVisitor00000000", [cid], at + 1, window),
+                rt.counters.exposures("hStoredVisitor0000000", [cid], at + 1, window),
+            )
 
-            before = replicas()
-            assert before == (Spend(7, 7), {cid: 1}, {cid: 0})
-            seen: list[tuple[Spend, dict[int, int], dict[int, int]]] = []
-            query = rt.store.query
+        before = replicas()
+        assert before == (Spend(7, 7), {cid: 1}, {cid: 0})
+        seen: list[tuple[Spend, dict[int, int], dict[int, int]]] = []
+        query = rt.store.query
 
-            def reading(sql: str, params: Any = ()) -> Any:
-                seen.append(replicas())  # what a decision would read at this moment
-                return query(sql, params)
+        def reading(sql: str, params: Any = ()) -> Any:
+            seen.append(replicas())  # what a decision would read at this moment
+            return query(sql, params)
 
-            monkeypatch.setattr(rt.store, "query", reading)
-            rt.resync()
-            assert len(seen) >= 3  # CTR stats, spend (twice) and profiles were read
-            assert set(map(repr, seen)) == {repr(before)}
-            assert replicas() == (Spend(4_000, 4_000), {cid: 0}, {cid: 1})
-        finally:
-            rt.close()
-    finally:
-        ingest.stop()
+        monkeypatch.setattr(rt.store, "query", reading)
+        rt.resync()
+        assert len(seen) >= 3  # CTR stats, spend (twice) and profiles were read
+        assert set(map(repr, seen)) == {repr(before)}
+        assert replicas() == (Spend(4_000, 4_000), {cid: 0}, {cid: 1})
 
 
 def test_a_worker_that_warmed_before_it_was_following_re_warms_once_it_is(
