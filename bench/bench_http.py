@@ -316,7 +316,7 @@ def measured_open_loop(
         },
         windows_over_20ms=[(k / 10, round(w, 1)) for k, w in res.slow_windows(20)],
     )
-    slow = " ".join(f"{k / 10:.1f}s:{w:.0f}ms" for k, w in res.slow_windows(20))
+    slow = " ".join(f"{t:.1f}s:{w:.0f}ms" for t, w in m.windows_over_20ms)
     print(
         f"  {label}: {m.rps:,.0f}/s of {rate:,.0f}/s, p99 {m.p99_ms:.1f} ms, server CPU "
         f"{m.cpu_us:,.0f} µs/req, generator ({args.generator}) CPU "

@@ -271,8 +271,7 @@ class HitConsumer:
         self._thread.start()
 
     def _store_loop(self) -> None:
-        if self.nice or self.io_idle:
-            lower_priority(self.nice, io_idle=self.io_idle)
+        lower_priority(self.nice, io_idle=self.io_idle)
         while (batch := self._queue.get()) is not None:
             backoff = self.poll_s
             while True:
@@ -287,8 +286,7 @@ class HitConsumer:
             self._room.release()
 
     def _run(self) -> None:
-        if self.nice or self.io_idle:
-            lower_priority(self.nice, io_idle=self.io_idle)
+        lower_priority(self.nice, io_idle=self.io_idle)
         backoff = self.poll_s
         while not self._stop.is_set():
             try:

@@ -320,9 +320,9 @@ class MemoryCounters:
         if len(fresh._stripes) != len(self._stripes):
             raise ValueError("adopt_replicated needs counters with the same stripes")
         for mine, theirs in zip(self._stripes, fresh._stripes, strict=True):
-            with theirs.lock:
-                totals, days, series = dict(theirs.totals), dict(theirs.days), dict(theirs.series)
-                theirs.clear()
+            with theirs.lock:  # taken whole, not copied: `fresh` gets empty ones
+                totals, days, series = theirs.totals, theirs.days, theirs.series
+                theirs.totals, theirs.days, theirs.series = {}, pinned_dict(), pinned_dict()
             with mine.lock:
                 mine.totals.clear()
                 mine.totals.update(totals)
