@@ -21,12 +21,16 @@ Every figure is events per second on this machine, measured end to end for its s
 * append by append as the table grows (``--growth N``, off by default): appends of
   ``--growth-rows`` rows of the same generator into a fresh store with one DuckDB thread,
   as the ingest process of ``backbeat serve --workers N`` opens it, up to N rows, each
-  append timed: the median and slowest append of each fifth of the run, and the file.
+  append timed: the median and slowest append of each fifth of the run, the process's CPU
+  and the file, for each checkpoint policy in ``--growth-checkpoints`` (the store's own,
+  after each filled row group, and DuckDB's 16 MB WAL threshold), ``--growth-rounds``
+  times in turn.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import tempfile
@@ -40,7 +44,7 @@ import duckdb
 import pyarrow as pa
 
 from backbeat.domain.events import DropReason, Event, EventType
-from backbeat.store.events.duckdb_store import DuckDBEventStore
+from backbeat.store.events.duckdb_store import ROW_GROUP_ROWS, DuckDBEventStore
 from backbeat.store.events.schema import COLUMN_NAMES, to_arrow
 from backbeat.store.events.spool import Spool
 from backbeat.store.events.writer import EventWriter
@@ -162,13 +166,18 @@ def bench_store_at_scale(tmp: Path, preload: int, batches: int) -> tuple[int, fl
     return n, secs, f"after {preload:,} events; file {size / 2**20:,.0f} MB"
 
 
-def bench_growth(tmp: Path, total: int, rows: int) -> None:
-    """Print what an append costs as the table grows (see the module's docstring)."""
+def bench_growth(tmp: Path, total: int, rows: int, policy: str) -> None:
+    """Print what an append costs as the table grows (see the module's docstring), with
+    `policy` ``store`` (the store checkpoints after each filled row group) or ``duckdb``
+    (DuckDB's own 16 MB WAL threshold)."""
     from report_data import generated
 
-    path = tmp / "growth.duckdb"
-    store = DuckDBEventStore(path, threads=1)
+    path = tmp / f"growth-{policy}.duckdb"
+    path.unlink(missing_ok=True)
+    checkpoint_rows = None if policy == "duckdb" else ROW_GROUP_ROWS
+    store = DuckDBEventStore(path, threads=1, checkpoint_rows=checkpoint_rows)
     times: list[float] = []
+    cpu0 = _cpu()
     try:
         source = generated(total)
         for first in range(0, total, rows):
@@ -176,6 +185,7 @@ def bench_growth(tmp: Path, total: int, rows: int) -> None:
             t0 = time.perf_counter()
             store.append_table(table)
             times.append(time.perf_counter() - t0)
+        cpu = _cpu() - cpu0
     finally:
         store.close()
     per = max(1, len(times) // 5)
@@ -185,10 +195,18 @@ def bench_growth(tmp: Path, total: int, rows: int) -> None:
         upto = min(total, (k + len(chunk)) * rows)
         parts.append(f"to {upto / 1e6:.2f}M: median {chunk[len(chunk) // 2] * 1000:.0f} ms, "
                      f"slowest {chunk[-1] * 1000:.0f} ms")
-    print(f"growth: {len(times)} appends of {rows:,} rows in {sum(times):.1f} s, file "
-          f"{path.stat().st_size / 2**20:,.0f} MB")
+    slow = sorted(t * 1000 for t in times if t > 0.1)
+    print(f"growth, checkpoints by {policy}: {len(times)} appends of {rows:,} rows in "
+          f"{sum(times):.1f} s, CPU {cpu:.1f} s; {len(slow)} appends over 100 ms "
+          f"(slowest {', '.join(f'{t:.0f}' for t in slow[-5:]) or '-'} ms); "
+          f"file {path.stat().st_size / 2**20:,.0f} MB")
     for part in parts:
         print("  " + part)
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def run_threads(threads: int, work: Callable[[int], None]) -> None:
@@ -259,6 +277,13 @@ def main() -> None:
     parser.add_argument("--growth", type=int, default=0, metavar="N",
                         help="also time each append into a fresh store up to N rows")
     parser.add_argument("--growth-rows", type=int, default=15_000)
+    parser.add_argument(
+        "--growth-checkpoints", default="store,duckdb",
+        help="comma-separated checkpoint policies for --growth, run in turn: store (after "
+        "each filled row group, the default) and duckdb (DuckDB's 16 MB WAL threshold)",
+    )
+    parser.add_argument("--growth-rounds", type=int, default=1,
+                        help="run the --growth policies this many times, alternating")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))  # --only "" with --growth: that alone
     if only - set(STAGES):
@@ -296,8 +321,12 @@ def main() -> None:
         if args.at_scale:
             n, s, note = bench_store_at_scale(tmp, args.at_scale, args.at_scale_batches)
             results.append(("store.append_table at scale", n, s, note))
-        if args.growth:
-            bench_growth(tmp, args.growth, args.growth_rows)
+        policies = [p for p in args.growth_checkpoints.split(",") if p]
+        if set(policies) - {"store", "duckdb"}:
+            parser.error(f"unknown checkpoint policies: {policies}")
+        for _ in range(args.growth_rounds if args.growth else 0):
+            for policy in policies:
+                bench_growth(tmp, args.growth, args.growth_rows, policy)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not results:

@@ -27,6 +27,26 @@ batch holding events much older than the rest (a spool replayed after a crash) i
 one span of consecutive hours at a time, so the old rows cost a read of their own hours,
 not of every hour in between.
 
+**Checkpoints follow the row groups.** DuckDB stores a table in row groups of 122,880 rows
+and, by default, checkpoints (compresses what its WAL holds into the file) whenever the WAL
+passes 16 MB. Each checkpoint rewrites, compressed, the last row group it leaves partly
+filled, so checkpoints at arbitrary points compress the same rows again and again: a
+million events cost 18.1–18.7 s of CPU to append and checkpoint that way, with checkpoints
+of 450–890 ms every 55,000 rows or so. The store therefore checkpoints itself, right after
+the append whose rows fill a row group of ``events``: 15.4–16.5 s for the same million, one
+checkpoint per 122,880 rows (docs/benchmarks.md, session 12). DuckDB's own threshold stays
+as a backstop (:data:`WAL_BACKSTOP`), so the WAL holds at most about a row group's events
+(some 33 MB with the rollups' changes) and a restart replays no more than that. A failed
+checkpoint does not fail the append, which is committed by then; the next boundary, the
+backstop or closing the file tries again.
+
+A store opened with a `nice` (a background store: the ingest process's, or the single
+process's writer) runs its checkpoints on a thread of their own at the lowest priority
+(niceness 19) while the appending thread waits. A checkpoint is the most CPU a write costs
+at once (hundreds of milliseconds); at the store's niceness it took that share from the
+counting thread beside it, which then caught up in a burst, and its effects reached the
+workers as one. Appends wait meanwhile, as they did; counting goes on.
+
 On open, a rollup table that is missing or has other columns (a database written by an
 older version) is rebuilt from the raw events, in one transaction.
 
@@ -37,9 +57,11 @@ same database, so analytics never blocks on, nor sees half of, a write (MVCC sna
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -49,7 +71,7 @@ import pyarrow.compute as pc
 
 from backbeat.domain.events import Event, EventType
 from backbeat.errors import ValidationFailed
-from backbeat.priority import lower_threads, thread_ids
+from backbeat.priority import lower_priority, lower_threads, thread_ids
 from backbeat.store.events.schema import (
     ARROW_SCHEMA,
     COLUMNS,
@@ -62,6 +84,13 @@ from backbeat.store.events.schema import (
 )
 
 log = logging.getLogger(__name__)
+
+# DuckDB's row group size (rows); the store checkpoints when ``events`` fills one.
+ROW_GROUP_ROWS = 122_880
+# DuckDB's own checkpoint_threshold once the store checkpoints itself: only a backstop.
+WAL_BACKSTOP = "256MiB"
+# A background store's checkpoints run this much lower than its appends (at most 19).
+CHECKPOINT_NICE = 19
 
 _SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}
 
@@ -179,7 +208,12 @@ class DuckDBEventStore:
         threads: int | None = None,
         nice: int = 0,
         io_idle: bool = False,
+        checkpoint_rows: int | None = ROW_GROUP_ROWS,
     ) -> None:
+        if checkpoint_rows is not None and (
+            isinstance(checkpoint_rows, bool) or checkpoint_rows < 1
+        ):
+            raise ValueError("checkpoint_rows must be a positive integer or None")
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
@@ -198,6 +232,20 @@ class DuckDBEventStore:
         self._con.execute(_events_ddl())
         self._drop_events_key()
         self._ensure_rollups()
+        self._checkpoint_rows = None if str(path) == ":memory:" else checkpoint_rows
+        if self._checkpoint_rows is not None:
+            self._con.execute(f"SET checkpoint_threshold = '{WAL_BACKSTOP}'")
+        ((rows,),) = self._con.execute("SELECT count(*) FROM events").fetchall()
+        self._rows = int(rows)
+        self.checkpoints = 0  # the store's own, after appends (not DuckDB's backstop)
+        self._checkpointer = (
+            ThreadPoolExecutor(
+                1, "duckdb-checkpoint",
+                initializer=functools.partial(lower_priority, CHECKPOINT_NICE, io_idle=io_idle),
+            )
+            if nice > 0 and self._checkpoint_rows is not None
+            else None
+        )
         # Readers spawn their cursors from a connection of their own, so opening one never
         # waits for a write in progress on the main connection.
         self._reader_root = self._con.cursor()
@@ -241,7 +289,32 @@ class DuckDBEventStore:
                     raise
             finally:
                 con.unregister("_batch")
-        return int(row[0]) if row else 0
+            stored = int(row[0]) if row else 0
+            self._after_append(stored)
+        return stored
+
+    def _after_append(self, stored: int) -> None:
+        """Checkpoint if the `stored` rows just committed filled a row group (see the
+        module's docstring). Called holding the write lock."""
+        before, self._rows = self._rows, self._rows + stored
+        every = self._checkpoint_rows
+        if every is None or self._rows // every == before // every:
+            return
+        try:
+            if self._checkpointer is None:
+                self._checkpoint()
+            else:
+                self._checkpointer.submit(self._checkpoint).result()
+        except duckdb.Error:
+            log.warning(
+                "event store: checkpoint after %d rows failed; the rows are committed and"
+                " the next checkpoint will carry them", self._rows, exc_info=True,
+            )
+            return
+        self.checkpoints += 1
+
+    def _checkpoint(self) -> None:
+        self._con.execute("CHECKPOINT").fetchall()
 
     # reads ------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
@@ -310,6 +383,8 @@ class DuckDBEventStore:
                 self._closed = True
                 self._reader_root.close()
                 self._con.close()
+                if self._checkpointer is not None:
+                    self._checkpointer.shutdown()
 
     # internals --------------------------------------------------------------
     def _drop_events_key(self) -> None:

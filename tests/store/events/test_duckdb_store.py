@@ -315,3 +315,108 @@ def test_duckdbs_own_threads_run_below_the_callers(tmp_path: Path) -> None:
         assert store.count() == 100
     finally:
         store.close()
+
+
+def wal_bytes(path: Path) -> int:
+    wal = Path(f"{path}.wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_store_checkpoints_when_its_stored_rows_fill_a_row_group(tmp_path: Path) -> None:
+    path = tmp_path / "events.duckdb"
+    events = make_events(1200)
+    store = DuckDBEventStore(path, checkpoint_rows=500)
+    try:
+        assert store.append_batch(events[:300]) == 300
+        assert store.checkpoints == 0 and wal_bytes(path) > 0
+        assert store.append_batch(events[:300]) == 0  # rows offered again are not stored
+        assert store.checkpoints == 0 and wal_bytes(path) > 0
+        assert store.append_batch(events[300:600]) == 300  # 600 stored: past 500
+        assert store.checkpoints == 1 and wal_bytes(path) == 0
+        assert store.append_batch(events[600:900]) == 300  # 900: no boundary
+        assert store.checkpoints == 1 and wal_bytes(path) > 0
+        # DuckDB's own threshold is only a backstop now (its default is 16 MiB).
+        ((threshold,),) = store.query("SELECT current_setting('checkpoint_threshold')")
+        assert threshold == "256.0 MiB"
+    finally:
+        store.close()
+    reopened = DuckDBEventStore(path, checkpoint_rows=500)  # counts from what is stored
+    try:
+        assert reopened.append_batch(events[900:1000]) == 100  # 1,000 stored: a boundary
+        assert reopened.checkpoints == 1 and wal_bytes(path) == 0
+        assert reopened.append_batch(events[1000:1200]) == 200
+        assert reopened.checkpoints == 1 and reopened.count() == 1200
+    finally:
+        reopened.close()
+
+
+def test_without_checkpoint_rows_duckdbs_threshold_decides(tmp_path: Path) -> None:
+    path = tmp_path / "events.duckdb"
+    store = DuckDBEventStore(path, checkpoint_rows=None)
+    try:
+        store.append_batch(make_events(600))
+        assert store.checkpoints == 0 and wal_bytes(path) > 0
+        ((threshold,),) = store.query("SELECT current_setting('checkpoint_threshold')")
+        assert threshold == "16.0 MiB"
+    finally:
+        store.close()
+    for bad in (0, -5, True):
+        with pytest.raises(ValueError, match="checkpoint_rows"):
+            DuckDBEventStore(tmp_path / "other.duckdb", checkpoint_rows=bad)
+
+
+def test_a_background_stores_checkpoints_run_at_the_lowest_priority(tmp_path: Path) -> None:
+    from backbeat.priority import IOPRIO_CLASS_IDLE, io_class
+    from tests.test_priority import nice_of
+
+    own = threading.get_native_id()
+    ran: list[tuple[int, int, int | None]] = []
+    store = DuckDBEventStore(tmp_path / "events.duckdb", nice=4, io_idle=True,
+                             checkpoint_rows=100)
+    checkpoint = store._checkpoint
+
+    def recorded() -> None:
+        me = threading.get_native_id()
+        ran.append((me, nice_of(me), io_class(me)))
+        checkpoint()
+
+    store._checkpoint = recorded  # type: ignore[method-assign]
+    before = nice_of(own)
+    try:
+        store.append_batch(make_events(150))
+        store.append_batch(make_events(100, seed=2))  # 250: the second boundary
+        assert [(nice, cls) for _, nice, cls in ran] == [(19, IOPRIO_CLASS_IDLE)] * 2
+        assert ran[0][0] != own and ran[0][0] == ran[1][0]  # one thread, not the caller's
+        assert store.checkpoints == 2 and wal_bytes(tmp_path / "events.duckdb") == 0
+        assert nice_of(own) == before and io_class(own) != IOPRIO_CLASS_IDLE
+    finally:
+        store.close()
+
+
+def test_a_failed_checkpoint_leaves_the_append_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "events.duckdb"
+    store = DuckDBEventStore(path, checkpoint_rows=100)
+    checkpoint = store._checkpoint
+
+    def full_disk() -> None:
+        raise duckdb.IOException("No space left on device")
+
+    store._checkpoint = full_disk  # type: ignore[method-assign]
+    events = make_events(250)
+    try:
+        with caplog.at_level("WARNING"):
+            assert store.append_batch(events[:150]) == 150
+        assert "checkpoint after 150 rows failed" in caplog.text
+        assert store.checkpoints == 0 and store.count() == 150 and wal_bytes(path) > 0
+        store._checkpoint = checkpoint  # type: ignore[method-assign]
+        assert store.append_batch(events[150:]) == 100  # the next boundary carries both
+        assert store.checkpoints == 1 and wal_bytes(path) == 0
+    finally:
+        store.close()
+    reopened = DuckDBEventStore(path)
+    try:
+        assert reopened.count() == 250
+    finally:
+        reopened.close()
