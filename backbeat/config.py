@@ -108,8 +108,9 @@ class Settings(BaseSettings):
         ge=0,
         le=19,
         description="how much lower than serving the background work runs (Unix "
-        "niceness): the ingest process's counting and storing threads, and DuckDB's own "
-        "threads; it catches up while the workers wait",
+        "niceness): the ingest process's counting and storing threads (in one process, "
+        "the event writer's thread) and DuckDB's own threads, with its checkpoints at "
+        "niceness 19; it catches up while the workers wait",
     )
     ingest_io_idle: bool = Field(
         default=True,

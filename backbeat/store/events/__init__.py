@@ -63,5 +63,6 @@ def open_event_store(settings: Settings) -> EventStore:
 def open_event_writer(settings: Settings, store: EventStore) -> EventWriter:
     """A writer over the spool in ``settings.spool_dir`` (not started: call ``start()``)."""
     return EventWriter(
-        Spool(settings.spool_dir), store, settings.flush_rows, settings.flush_interval_ms
+        Spool(settings.spool_dir), store, settings.flush_rows, settings.flush_interval_ms,
+        nice=settings.ingest_nice, io_idle=settings.ingest_io_idle,
     )

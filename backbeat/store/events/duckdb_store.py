@@ -31,21 +31,21 @@ not of every hour in between.
 and, by default, checkpoints (compresses what its WAL holds into the file) whenever the WAL
 passes 16 MB. Each checkpoint rewrites, compressed, the last row group it leaves partly
 filled, so checkpoints at arbitrary points compress the same rows again and again: a
-million events cost 18.1–18.7 s of CPU to append and checkpoint that way, with checkpoints
-of 450–890 ms every 55,000 rows or so. The store therefore checkpoints itself, right after
-the append whose rows fill a row group of ``events``: 15.4–16.5 s for the same million, one
-checkpoint per 122,880 rows (docs/benchmarks.md, session 12). DuckDB's own threshold stays
-as a backstop (:data:`WAL_BACKSTOP`), so the WAL holds at most about a row group's events
-(some 33 MB with the rollups' changes) and a restart replays no more than that. A failed
-checkpoint does not fail the append, which is committed by then; the next boundary, the
-backstop or closing the file tries again.
+million events cost 18.0–18.4 s of CPU to append and checkpoint that way, with 18 appends
+of 570–790 ms that checkpointed. The store therefore checkpoints itself, right after the
+append whose rows fill a row group of ``events``: 14.8–16.2 s for the same million, with 8
+such appends of 480–1,030 ms, and a file 12% larger (docs/benchmarks.md, session 12).
+DuckDB's own threshold stays as a backstop (:data:`WAL_BACKSTOP`), so the WAL holds at most
+about a row group's events (some 36 MB with the rollups' changes), which a restart replays
+in under half a second. A failed checkpoint does not fail the append, which is committed by
+then; the next boundary, the backstop or closing the file tries again.
 
 A store opened with a `nice` (a background store: the ingest process's, or the single
 process's writer) runs its checkpoints on a thread of their own at the lowest priority
 (niceness 19) while the appending thread waits. A checkpoint is the most CPU a write costs
-at once (hundreds of milliseconds); at the store's niceness it took that share from the
-counting thread beside it, which then caught up in a burst, and its effects reached the
-workers as one. Appends wait meanwhile, as they did; counting goes on.
+at once (hundreds of milliseconds); at the store's own niceness it competed for the
+background share of the cores with the ingest's counting thread, whose lag reaches the
+workers as bursts of effects. Appends wait meanwhile, as they did; counting goes on.
 
 On open, a rollup table that is missing or has other columns (a database written by an
 older version) is rebuilt from the raw events, in one transaction.

@@ -74,3 +74,17 @@ def test_writer_uses_the_settings(tmp_path: Path) -> None:
     finally:
         writer.close()
         store.close()
+
+
+def test_the_writer_runs_at_the_background_priority_settings(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "var", ingest_nice=7, ingest_io_idle=False)
+    store = open_event_store(settings)
+    try:
+        writer = open_event_writer(settings, store)
+        assert (writer.nice, writer.io_idle) == (7, False)
+        default = load_settings(data_dir=tmp_path / "other")
+        writer = open_event_writer(default, store)
+        assert (writer.nice, writer.io_idle) == (default.ingest_nice, default.ingest_io_idle)
+        assert (default.ingest_nice, default.ingest_io_idle) == (5, True)
+    finally:
+        store.close()

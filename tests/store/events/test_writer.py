@@ -302,3 +302,30 @@ def test_close_during_submits_stores_every_acknowledged_event(
     ids = {e.id for part in acked for e in part}
     assert store.ids(ids) == ids
     assert spool.segments() == []
+
+
+def test_the_writer_thread_stores_below_the_serving_threads(tmp_path: Path) -> None:
+    from backbeat.priority import IOPRIO_CLASS_IDLE, io_class
+    from tests.test_priority import nice_of
+
+    seen: list[tuple[int, int | None]] = []
+
+    class Recording(DuckDBEventStore):
+        def append_table(self, table: pa.Table) -> int:
+            me = threading.get_native_id()
+            seen.append((nice_of(me), io_class(me)))
+            return super().append_table(table)
+
+    own = threading.get_native_id()
+    own_nice, own_io = nice_of(own), io_class(own)
+    store = Recording(tmp_path / "events.duckdb")
+    writer = EventWriter(Spool(tmp_path / "spool"), store, flush_rows=10, nice=5, io_idle=True)
+    writer.start()
+    try:
+        writer.submit(make_events(25))
+        assert wait_for(lambda: store.count() == 25)
+        assert seen and all(s == (min(19, own_nice + 5), IOPRIO_CLASS_IDLE) for s in seen)
+        assert (nice_of(own), io_class(own)) == (own_nice, own_io)  # submitters unchanged
+    finally:
+        writer.close()
+        store.close()
