@@ -109,8 +109,8 @@ class Settings(BaseSettings):
         le=19,
         description="how much lower than serving the background work runs (Unix "
         "niceness): the ingest process's counting and storing threads (in one process, "
-        "the event writer's thread) and DuckDB's own threads, with its checkpoints at "
-        "niceness 19; it catches up while the workers wait",
+        "the event writer's thread) and DuckDB's own threads, with its checkpoints five "
+        "steps lower still; it catches up while the workers wait",
     )
     ingest_io_idle: bool = Field(
         default=True,

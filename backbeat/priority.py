@@ -48,6 +48,20 @@ _IOPRIO_CLASS_SHIFT = 13
 IOPRIO_CLASS_IDLE = 3
 
 
+def niceness() -> int:
+    """The calling thread's niceness (0 where it cannot be read)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (OSError, AttributeError):
+        return 0
+
+
+def lower_to(target: int, *, io_idle: bool = False) -> None:
+    """Lower the calling thread to niceness `target` (at most 19), whatever it inherited; a
+    thread already that low is left as it is. With `io_idle`, also the idle I/O class."""
+    lower_priority(max(0, min(19, target) - niceness()), io_idle=io_idle)
+
+
 def lower_priority(nice: int, *, io_idle: bool = False) -> None:
     """Add `nice` to the calling thread's niceness (at most 19); with `io_idle`, also put
     it in the idle I/O class."""

@@ -15,6 +15,8 @@ from backbeat.priority import (
     io_class,
     lower_priority,
     lower_threads,
+    lower_to,
+    niceness,
     set_io_idle,
     thread_ids,
 )
@@ -52,6 +54,28 @@ def test_a_thread_lowers_its_own_priority_and_no_other() -> None:
     own = nice_of(threading.get_native_id())
     _, niceness = _in_a_thread(lambda: lower_priority(4))
     assert niceness == min(19, own + 4)
+    assert nice_of(threading.get_native_id()) == own
+
+
+def test_a_thread_lowers_itself_to_a_niceness_whatever_it_inherited() -> None:
+    own = nice_of(threading.get_native_id())
+    assert niceness() == own
+
+    def inherited_then_lowered() -> None:
+        lower_priority(3)  # as if started by a thread already lowered
+        assert niceness() == min(19, own + 3)
+        lower_to(own + 6)
+
+    _, reached = _in_a_thread(inherited_then_lowered)
+    assert reached == min(19, own + 6)  # not own + 3 + 6
+    def lowered_further_already() -> None:
+        lower_priority(8)
+        lower_to(own + 2)
+
+    _, kept = _in_a_thread(lowered_further_already)
+    assert kept == min(19, own + 8)  # never raised back
+    _, capped = _in_a_thread(lambda: lower_to(40))
+    assert capped == 19
     assert nice_of(threading.get_native_id()) == own
 
 

@@ -41,11 +41,13 @@ in under half a second. A failed checkpoint does not fail the append, which is c
 then; the next boundary, the backstop or closing the file tries again.
 
 A store opened with a `nice` (a background store: the ingest process's, or the single
-process's writer) runs its checkpoints on a thread of their own at the lowest priority
-(niceness 19) while the appending thread waits. A checkpoint is the most CPU a write costs
-at once (hundreds of milliseconds); at the store's own niceness it competed for the
-background share of the cores with the ingest's counting thread, whose lag reaches the
-workers as bursts of effects. Appends wait meanwhile, as they did; counting goes on.
+process's writer) runs its checkpoints on a thread of their own, :data:`CHECKPOINT_NICE_STEP`
+lower again (niceness 10 by default), while the appending thread waits. A checkpoint is the
+most CPU a write costs at once (hundreds of milliseconds); at the store's own niceness it
+competed for the background share of the cores with the ingest's counting thread, whose lag
+reaches the workers as bursts of effects. Not lower still: at niceness 19 a checkpoint
+under overload would get about 1% of a core and hold storing up, then counting, for many
+seconds. Appends wait meanwhile, as they did; counting goes on, up to its backlog.
 
 On open, a rollup table that is missing or has other columns (a database written by an
 older version) is rebuilt from the raw events, in one transaction.
@@ -71,7 +73,7 @@ import pyarrow.compute as pc
 
 from backbeat.domain.events import Event, EventType
 from backbeat.errors import ValidationFailed
-from backbeat.priority import lower_priority, lower_threads, thread_ids
+from backbeat.priority import lower_threads, lower_to, niceness, thread_ids
 from backbeat.store.events.schema import (
     ARROW_SCHEMA,
     COLUMNS,
@@ -90,7 +92,7 @@ ROW_GROUP_ROWS = 122_880
 # DuckDB's own checkpoint_threshold once the store checkpoints itself: only a backstop.
 WAL_BACKSTOP = "256MiB"
 # A background store's checkpoints run this much lower than its appends (at most 19).
-CHECKPOINT_NICE = 19
+CHECKPOINT_NICE_STEP = 5
 
 _SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}
 
@@ -241,7 +243,10 @@ class DuckDBEventStore:
         self._checkpointer = (
             ThreadPoolExecutor(
                 1, "duckdb-checkpoint",
-                initializer=functools.partial(lower_priority, CHECKPOINT_NICE, io_idle=io_idle),
+                initializer=functools.partial(
+                    lower_to, min(19, niceness() + nice + CHECKPOINT_NICE_STEP),
+                    io_idle=io_idle,
+                ),
             )
             if nice > 0 and self._checkpoint_rows is not None
             else None
