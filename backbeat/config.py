@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backbeat.errors import ConfigError
+from backbeat.priority import Background
 
 ENV_PREFIX = "BACKBEAT_"
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
@@ -179,6 +180,11 @@ class Settings(BaseSettings):
     @property
     def resolved_catalog_url(self) -> str:
         return self.catalog_url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def background(self) -> Background:
+        """The priority of background work (`ingest_nice`, `ingest_io_idle`)."""
+        return Background(self.ingest_nice, self.ingest_io_idle)
 
     @property
     def resolved_events_path(self) -> Path:

@@ -31,6 +31,7 @@ import os
 import platform
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,25 @@ def lower_threads(tids: Iterable[int], nice: int, *, io_idle: bool = False) -> N
         except (OSError, AttributeError) as exc:
             log.warning("cannot lower the priority of background thread %d: %s", tid, exc)
             return
+
+
+@dataclass(frozen=True)
+class Background:
+    """How far below serving a background thread runs: `nice` steps of niceness (0–19)
+    and, with `io_idle`, the idle I/O class. ``Background()`` changes nothing. Settings
+    give the ingest's (:attr:`backbeat.config.Settings.background`)."""
+
+    nice: int = 0
+    io_idle: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.nice, bool) or not 0 <= self.nice <= 19:
+            raise ValueError("nice must be an integer from 0 to 19")
+
+    def lower_self(self) -> None:
+        """Lower the calling thread (see :func:`lower_priority`)."""
+        lower_priority(self.nice, io_idle=self.io_idle)
+
+    def lower(self, tids: Iterable[int]) -> None:
+        """Lower threads by id (see :func:`lower_threads`)."""
+        lower_threads(tids, self.nice, io_idle=self.io_idle)

@@ -68,6 +68,7 @@ def test_a_thread_lowers_itself_to_a_niceness_whatever_it_inherited() -> None:
 
     _, reached = _in_a_thread(inherited_then_lowered)
     assert reached == min(19, own + 6)  # not own + 3 + 6
+
     def lowered_further_already() -> None:
         lower_priority(8)
         lower_to(own + 2)
@@ -159,3 +160,19 @@ def test_an_io_class_failure_is_a_warning(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr("backbeat.priority._ioprio_call", refuse)
     lower_threads([threading.get_native_id()], 0, io_idle=True)
     assert "idle I/O class" in caplog.text
+
+
+def test_a_background_value_lowers_threads_as_the_functions_do() -> None:
+    from backbeat.priority import Background
+
+    own = nice_of(threading.get_native_id())
+    _, niceness_after = _in_a_thread(Background(3, io_idle=False).lower_self)
+    assert niceness_after == min(19, own + 3)
+    with _waiting_thread() as tid:
+        Background(2, io_idle=True).lower([tid])
+        assert nice_of(tid) == min(19, own + 2) and io_class(tid) == IOPRIO_CLASS_IDLE
+    _, unchanged = _in_a_thread(Background().lower_self)
+    assert unchanged == own
+    for bad in (-1, 20, True):
+        with pytest.raises(ValueError, match="nice"):
+            Background(bad)

@@ -45,7 +45,7 @@ from typing import Any
 import pyarrow as pa
 
 from backbeat.domain.events import Event
-from backbeat.priority import lower_priority
+from backbeat.priority import Background
 from backbeat.store.events.handoff import Rows, rows_to_arrow
 from backbeat.store.events.schema import to_arrow
 from backbeat.store.events.spool_reader import SegmentRef, SpoolReader
@@ -106,8 +106,7 @@ class HitConsumer:
         poll_s: float = 0.02,
         flush_rows: int = 5000,
         flush_interval_s: float = 0.5,
-        nice: int = 0,
-        io_idle: bool = False,
+        background: Background = Background(),
     ) -> None:
         if counting.counters is not recorder:
             raise ValueError("counting.counters must be the recorder")
@@ -121,8 +120,7 @@ class HitConsumer:
         self.poll_s = poll_s
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
-        self.nice = nice
-        self.io_idle = io_idle
+        self.background = background  # the counting and store threads' priority
         self.stats = ConsumerStats()
         self._batch = _Batch()
         self._taken: set[SegmentRef] = set()
@@ -271,7 +269,7 @@ class HitConsumer:
         self._thread.start()
 
     def _store_loop(self) -> None:
-        lower_priority(self.nice, io_idle=self.io_idle)
+        self.background.lower_self()
         while (batch := self._queue.get()) is not None:
             backoff = self.poll_s
             while True:
@@ -286,7 +284,7 @@ class HitConsumer:
             self._room.release()
 
     def _run(self) -> None:
-        lower_priority(self.nice, io_idle=self.io_idle)
+        self.background.lower_self()
         backoff = self.poll_s
         while not self._stop.is_set():
             try:

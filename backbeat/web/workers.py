@@ -133,8 +133,7 @@ class IngestProcess:
             rejections=rt.rejections,
             flush_rows=self.settings.flush_rows,
             flush_interval_s=self.settings.flush_interval_ms / 1000,
-            nice=self.settings.ingest_nice,
-            io_idle=self.settings.ingest_io_idle,
+            background=self.settings.background,
         )
         consumer = self.consumer
 

@@ -14,7 +14,7 @@ import pytest
 
 from backbeat.config import Settings
 from backbeat.domain.events import DropReason, EventType
-from backbeat.priority import IOPRIO_CLASS_IDLE, io_class
+from backbeat.priority import IOPRIO_CLASS_IDLE, Background, io_class
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.counters.memory import MemoryCounters
 from backbeat.store.events.duckdb_store import DuckDBEventStore
@@ -186,8 +186,7 @@ def test_storing_waits_for_a_full_batch_or_the_interval(loop: Loop, tmp_path: Pa
 def test_the_counting_and_store_threads_run_below_the_serving_threads(loop: Loop) -> None:
     own = nice_of(threading.get_native_id())
     own_io = io_class(threading.get_native_id())
-    loop.consumer.nice = 5
-    loop.consumer.io_idle = True
+    loop.consumer.background = Background(5, io_idle=True)
     loop.consumer.start()
     try:
         for thread in (loop.consumer._thread, loop.consumer._storer):

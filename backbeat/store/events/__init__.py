@@ -52,7 +52,7 @@ def open_event_store(settings: Settings) -> EventStore:
     if settings.events_backend is EventsBackend.DUCKDB:
         return DuckDBEventStore(
             settings.resolved_events_path, threads=settings.duckdb_threads,
-            nice=settings.ingest_nice, io_idle=settings.ingest_io_idle,
+            background=settings.background,
         )
     raise ConfigError(
         f"BACKBEAT_EVENTS_BACKEND={settings.events_backend.value}: this backend is not "
@@ -64,5 +64,5 @@ def open_event_writer(settings: Settings, store: EventStore) -> EventWriter:
     """A writer over the spool in ``settings.spool_dir`` (not started: call ``start()``)."""
     return EventWriter(
         Spool(settings.spool_dir), store, settings.flush_rows, settings.flush_interval_ms,
-        nice=settings.ingest_nice, io_idle=settings.ingest_io_idle,
+        background=settings.background,
     )

@@ -40,7 +40,7 @@ about a row group's events (some 36 MB with the rollups' changes), which a resta
 in under half a second. A failed checkpoint does not fail the append, which is committed by
 then; the next boundary, the backstop or closing the file tries again.
 
-A store opened with a `nice` (a background store: the ingest process's, or the single
+A store opened with a `background` niceness (a background store: the ingest process's, or the single
 process's writer) runs its checkpoints on a thread of their own, :data:`CHECKPOINT_NICE_STEP`
 lower again (niceness 10 by default), while the appending thread waits. A checkpoint is the
 most CPU a write costs at once (hundreds of milliseconds); at the store's own niceness it
@@ -73,7 +73,7 @@ import pyarrow.compute as pc
 
 from backbeat.domain.events import Event, EventType
 from backbeat.errors import ValidationFailed
-from backbeat.priority import lower_threads, lower_to, niceness, thread_ids
+from backbeat.priority import Background, lower_to, niceness, thread_ids
 from backbeat.store.events.schema import (
     ARROW_SCHEMA,
     COLUMNS,
@@ -196,10 +196,10 @@ class DuckDBEventStore:
     `path` may be ``":memory:"`` for a throwaway database. `threads` caps the threads
     DuckDB uses (default: one per core): on a small machine that also serves ads, one
     thread keeps a batch append or a checkpoint from taking every core at once, at the
-    price of slower reports. `nice` lowers the priority of the threads DuckDB starts (its
-    worker pool and background threads; :mod:`backbeat.priority`), so that the parallel
-    parts of appends, checkpoints and reports use the cores serving leaves free, and all
-    of them when it leaves them all. `io_idle` puts those threads in the idle I/O class."""
+    price of slower reports. `background` lowers the threads DuckDB starts (its worker
+    pool and background threads; :mod:`backbeat.priority`) in niceness and, with its
+    `io_idle`, in I/O class, so that the parallel parts of appends, checkpoints and reports
+    use the cores serving leaves free, and all of them when it leaves them all."""
 
     dialect = "duckdb"
 
@@ -208,8 +208,7 @@ class DuckDBEventStore:
         path: Path | str,
         *,
         threads: int | None = None,
-        nice: int = 0,
-        io_idle: bool = False,
+        background: Background = Background(),
         checkpoint_rows: int | None = ROW_GROUP_ROWS,
     ) -> None:
         if checkpoint_rows is not None and (
@@ -230,7 +229,7 @@ class DuckDBEventStore:
         # DuckDB starts its threads with the connection (and with SET threads): any thread
         # that appeared meanwhile is one of them.
         self.background_threads = thread_ids() - before
-        lower_threads(self.background_threads, nice, io_idle=io_idle)
+        background.lower(self.background_threads)
         self._con.execute(_events_ddl())
         self._drop_events_key()
         self._ensure_rollups()
@@ -244,11 +243,11 @@ class DuckDBEventStore:
             ThreadPoolExecutor(
                 1, "duckdb-checkpoint",
                 initializer=functools.partial(
-                    lower_to, min(19, niceness() + nice + CHECKPOINT_NICE_STEP),
-                    io_idle=io_idle,
+                    lower_to, min(19, niceness() + background.nice + CHECKPOINT_NICE_STEP),
+                    io_idle=background.io_idle,
                 ),
             )
-            if nice > 0 and self._checkpoint_rows is not None
+            if background.nice > 0 and self._checkpoint_rows is not None
             else None
         )
         # Readers spawn their cursors from a connection of their own, so opening one never

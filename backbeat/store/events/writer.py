@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from backbeat.domain.events import Event
 from backbeat.errors import ValidationFailed
-from backbeat.priority import lower_priority
+from backbeat.priority import Background
 from backbeat.store.events.protocol import EventStore
 from backbeat.store.events.schema import to_arrow, validate_events
 from backbeat.store.events.spool import Spool, SpoolUnavailable
@@ -81,8 +81,7 @@ class EventWriter:
         flush_interval_ms: int = 500,
         *,
         max_queued_rows: int | None = None,
-        nice: int = 0,
-        io_idle: bool = False,
+        background: Background = Background(),
     ) -> None:
         if flush_rows <= 0 or flush_interval_ms <= 0:
             raise ValueError("flush_rows and flush_interval_ms must be positive")
@@ -93,8 +92,7 @@ class EventWriter:
         self.max_queued_rows = max_queued_rows or max(100 * flush_rows, 100_000)
         # The writer thread's priority (backbeat.priority): events are acknowledged once
         # spooled, so storing them can wait for the serving threads.
-        self.nice = nice
-        self.io_idle = io_idle
+        self.background = background
         self._cond = threading.Condition()
         self._queue: deque[_Item] = deque()
         self._queued = 0
@@ -260,7 +258,7 @@ class EventWriter:
             return batch
 
     def _run(self) -> None:
-        lower_priority(self.nice, io_idle=self.io_idle)
+        self.background.lower_self()
         batch: list[_Item] | None = None
         failures = 0
         while True:

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from backbeat.priority import Background
 from backbeat.store.events.duckdb_store import DuckDBEventStore, _events_ddl
 from backbeat.store.events.schema import (
     ROLLUP_BLANK_FOR_NULL,
@@ -303,7 +304,7 @@ def test_duckdbs_own_threads_run_below_the_callers(tmp_path: Path) -> None:
     from tests.test_priority import nice_of
 
     own = nice_of(threading.get_native_id())
-    store = DuckDBEventStore(tmp_path / "events.duckdb", nice=4, io_idle=True)
+    store = DuckDBEventStore(tmp_path / "events.duckdb", background=Background(4, True))
     try:
         assert store.background_threads  # DuckDB starts its pool with the connection
         alive = [t for t in store.background_threads if Path(f"/proc/self/task/{t}").exists()]
@@ -371,7 +372,7 @@ def test_a_background_stores_checkpoints_run_below_its_appends(tmp_path: Path) -
 
     own = threading.get_native_id()
     ran: list[tuple[int, int, int | None]] = []
-    store = DuckDBEventStore(tmp_path / "events.duckdb", nice=4, io_idle=True,
+    store = DuckDBEventStore(tmp_path / "events.duckdb", background=Background(4, True),
                              checkpoint_rows=100)
     checkpoint = store._checkpoint
 

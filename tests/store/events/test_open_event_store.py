@@ -8,6 +8,7 @@ import pytest
 
 from backbeat.config import load_settings
 from backbeat.errors import ConfigError
+from backbeat.priority import Background
 from backbeat.store.events import DuckDBEventStore, open_event_store, open_event_writer
 from tests.store.events.builders import make_events
 
@@ -81,10 +82,9 @@ def test_the_writer_runs_at_the_background_priority_settings(tmp_path: Path) -> 
     store = open_event_store(settings)
     try:
         writer = open_event_writer(settings, store)
-        assert (writer.nice, writer.io_idle) == (7, False)
+        assert writer.background == Background(7, io_idle=False)
         default = load_settings(data_dir=tmp_path / "other")
         writer = open_event_writer(default, store)
-        assert (writer.nice, writer.io_idle) == (default.ingest_nice, default.ingest_io_idle)
-        assert (default.ingest_nice, default.ingest_io_idle) == (5, True)
+        assert writer.background == default.background == Background(5, io_idle=True)
     finally:
         store.close()

@@ -13,6 +13,7 @@ import pytest
 
 from backbeat.domain.events import Event
 from backbeat.errors import ValidationFailed
+from backbeat.priority import Background
 from backbeat.store.events.duckdb_store import DuckDBEventStore
 from backbeat.store.events.schema import to_arrow
 from backbeat.store.events.spool import Spool, SpoolUnavailable
@@ -319,7 +320,8 @@ def test_the_writer_thread_stores_below_the_serving_threads(tmp_path: Path) -> N
     own = threading.get_native_id()
     own_nice, own_io = nice_of(own), io_class(own)
     store = Recording(tmp_path / "events.duckdb")
-    writer = EventWriter(Spool(tmp_path / "spool"), store, flush_rows=10, nice=5, io_idle=True)
+    writer = EventWriter(Spool(tmp_path / "spool"), store, flush_rows=10,
+                         background=Background(5, io_idle=True))
     writer.start()
     try:
         writer.submit(make_events(25))
