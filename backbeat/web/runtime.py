@@ -171,13 +171,7 @@ class Runtime:
                     "worker: not following the ingest process's effects after %.0f s;"
                     " warming up anyway (replicas catch up when it connects)", SUBSCRIBE_WAIT_S
                 )
-        self._warm_stats()
-        campaigns = self.catalog.campaigns.all()  # read once for both warm-ups
-        if self.settings.counters_backend is CountersBackend.MEMORY:
-            self._warm_spend(campaigns)
-            if not self.worker:
-                self._warm_claims()
-        self._warm_profiles(campaigns)
+        self._warm(claims=not self.worker)
         if self.serves and self.clock is _utc_now:  # a simulated clock drives time itself
             self.decider.start_prebuild()  # next block's slates before it starts
 
@@ -189,20 +183,28 @@ class Runtime:
         then); shared ones (Redis) hold the ingest process's writes already. Runs on the
         subscription's thread, before it delivers the next message."""
         log.info("worker: re-warming replicas after reconnecting to the ingest process")
-        self._warm_stats()
-        campaigns = self.catalog.campaigns.all()
         live = self.counters
-        if self.settings.counters_backend is CountersBackend.MEMORY:
-            if not isinstance(live, MemoryCounters):  # open_counters builds one for MEMORY
-                raise TypeError(f"in-process replicas must be MemoryCounters, not {live!r}")
-            # Warmed apart and swapped in: decisions meanwhile read the old replicas, not
-            # empty ones (every budget unspent, every cap open) while the warm-up reads.
-            fresh = live.sibling()
-            self._warm_spend(campaigns, fresh)
-            self._warm_profiles(campaigns, fresh)
-            live.adopt_replicated(fresh)
+        if self.settings.counters_backend is not CountersBackend.MEMORY:
+            self._warm()
             return
-        self._warm_profiles(campaigns)
+        if not isinstance(live, MemoryCounters):  # open_counters builds one for MEMORY
+            raise TypeError(f"in-process replicas must be MemoryCounters, not {live!r}")
+        # Warmed apart and swapped in: decisions meanwhile read the old replicas, not
+        # empty ones (every budget unspent, every cap open) while the warm-up reads.
+        fresh = live.sibling()
+        self._warm(into=fresh)
+        live.adopt_replicated(fresh)
+
+    def _warm(self, into: Counters | None = None, *, claims: bool = False) -> None:
+        """CTR stats, then (in-process counters only) spend and, with `claims`, the claims,
+        then the visitor profiles, into `into` (default: this runtime's counters)."""
+        self._warm_stats()
+        campaigns = self.catalog.campaigns.all()  # read once for both warm-ups
+        if self.settings.counters_backend is CountersBackend.MEMORY:
+            self._warm_spend(campaigns, into)
+            if claims:
+                self._warm_claims()
+        self._warm_profiles(campaigns, into)
 
     def _warm_profiles(self, campaigns: Sequence[Campaign], into: Counters | None = None) -> None:
         """Exposures and engagements into `into` (default: this runtime's counters), and,
