@@ -176,3 +176,22 @@ def test_a_background_value_lowers_threads_as_the_functions_do() -> None:
     for bad in (-1, 20, True):
         with pytest.raises(ValueError, match="nice"):
             Background(bad)
+
+
+def test_a_lowered_thread_takes_its_python_name_in_the_kernel() -> None:
+    from backbeat.priority import name_native_thread
+
+    comms: list[str] = []
+
+    def run() -> None:
+        lower_priority(0)
+        comms.append(Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text())
+        name_native_thread("a-much-longer-name-than-fifteen")
+        comms.append(Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text())
+
+    thread = threading.Thread(target=run, name="hit-store")
+    thread.start()
+    thread.join()
+    assert comms == ["hit-store\n", "a-much-longer-n\n"]
+    main = Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text()
+    assert main != "hit-store\n"

@@ -241,7 +241,7 @@ class DuckDBEventStore:
         self.checkpoints = 0  # the store's own, after appends (not DuckDB's backstop)
         self._checkpointer = (
             ThreadPoolExecutor(
-                1, "duckdb-checkpoint",
+                1, "duckdb-ckpt",  # its kernel name: "duckdb-ckpt_0"
                 initializer=functools.partial(
                     lower_to, min(19, niceness() + background.nice + CHECKPOINT_NICE_STEP),
                     io_idle=background.io_idle,

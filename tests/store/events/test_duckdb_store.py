@@ -399,6 +399,8 @@ def test_a_background_stores_checkpoints_run_below_its_appends(tmp_path: Path) -
         below = min(19, before + 4 + 5)
         assert [(nice, cls) for _, nice, cls in ran] == [(below, IOPRIO_CLASS_IDLE)] * 2
         assert ran[0][0] != own and ran[0][0] == ran[1][0]  # one thread, not the caller's
+        comm = Path(f"/proc/self/task/{ran[0][0]}/comm").read_text().strip()
+        assert comm == "duckdb-ckpt_0"  # named for tools that sample threads from outside
         assert store.checkpoints == 2 and wal_bytes(tmp_path / "events.duckdb") == 0
         assert nice_of(own) == before and io_class(own) != IOPRIO_CLASS_IDLE
     finally:
