@@ -111,7 +111,8 @@ class Settings(BaseSettings):
         description="how much lower than serving the background work runs (Unix "
         "niceness): the ingest process's counting and storing threads (in one process, "
         "the event writer's thread) and DuckDB's own threads, with its checkpoints five "
-        "steps lower still; it catches up while the workers wait",
+        "steps lower still (all of a checkpoint with one DuckDB thread, the ingest's "
+        "default); it catches up while the workers wait",
     )
     ingest_io_idle: bool = Field(
         default=True,

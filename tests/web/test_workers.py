@@ -254,6 +254,11 @@ def test_a_worker_writes_decisions_on_its_loop_and_only_small_hit_groups(
     ingest = IngestProcess(settings)
     ingest.start()
     try:
+        # The ingest's counting and store threads, and its store, run at the settings'
+        # background priority.
+        assert ingest.consumer is not None
+        assert ingest.consumer.background == settings.background
+        assert ingest.rt.store.background == settings.background  # type: ignore[attr-defined]
         rt = open_worker_runtime(settings)
         try:
             assert rt.ingest.inline_max == sys.maxsize  # no fdatasync to wait out

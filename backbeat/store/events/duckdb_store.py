@@ -40,14 +40,17 @@ about a row group's events (some 36 MB with the rollups' changes), which a resta
 in under half a second. A failed checkpoint does not fail the append, which is committed by
 then; the next boundary, the backstop or closing the file tries again.
 
-A store opened with a `background` niceness (a background store: the ingest process's, or the single
-process's writer) runs its checkpoints on a thread of their own, :data:`CHECKPOINT_NICE_STEP`
-lower again (niceness 10 by default), while the appending thread waits. A checkpoint is the
-most CPU a write costs at once (hundreds of milliseconds); at the store's own niceness it
-competed for the background share of the cores with the ingest's counting thread, whose lag
-reaches the workers as bursts of effects. Not lower still: at niceness 19 a checkpoint
-under overload would get about 1% of a core and hold storing up, then counting, for many
-seconds. Appends wait meanwhile, as they did; counting goes on, up to its backlog.
+A store opened with a `background` niceness (a background store: the ingest process's, or
+the single process's writer) runs its checkpoints on a thread of their own,
+:data:`CHECKPOINT_NICE_STEP` lower again (niceness 10 by default), while the appending
+thread waits. A checkpoint is the most CPU a write costs at once (hundreds of
+milliseconds); at the store's own niceness it competed for the background share of the
+cores with the ingest's counting thread, whose lag reaches the workers as bursts of
+effects. Not lower still: at niceness 19 a checkpoint under overload would get about 1% of
+a core and hold storing up, then counting, for many seconds. Appends wait meanwhile, as
+they did; counting goes on, up to its backlog. This holds with one DuckDB thread (the
+ingest process's default, `threads=1`): with more, DuckDB may hand much of a checkpoint's
+compression to its pool, which runs at the store's own niceness.
 
 On open, a rollup table that is missing or has other columns (a database written by an
 older version) is rebuilt from the raw events, in one transaction.
@@ -63,6 +66,7 @@ import functools
 import logging
 import threading
 from collections.abc import Collection, Sequence
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -229,6 +233,7 @@ class DuckDBEventStore:
         # DuckDB starts its threads with the connection (and with SET threads): any thread
         # that appeared meanwhile is one of them.
         self.background_threads = thread_ids() - before
+        self.background = background
         background.lower(self.background_threads)
         self._con.execute(_events_ddl())
         self._drop_events_key()
@@ -305,17 +310,31 @@ class DuckDBEventStore:
         if every is None or self._rows // every == before // every:
             return
         try:
-            if self._checkpointer is None:
-                self._checkpoint()
-            else:
-                self._checkpointer.submit(self._checkpoint).result()
-        except duckdb.Error:
+            self._run_checkpoint()
+        except Exception:  # the rows are committed: this append has succeeded
             log.warning(
                 "event store: checkpoint after %d rows failed; the rows are committed and"
                 " the next checkpoint will carry them", self._rows, exc_info=True,
             )
             return
         self.checkpoints += 1
+
+    def _run_checkpoint(self) -> None:
+        if self._checkpointer is None:
+            self._checkpoint()
+            return
+        try:
+            future = self._checkpointer.submit(self._checkpoint)
+        except RuntimeError:  # the interpreter is shutting down: it starts no thread
+            self._checkpoint()
+            return
+        try:
+            future.result()
+        except BaseException:
+            # Interrupted while waiting (Ctrl-C during a replay): the connection stays the
+            # checkpoint's until it ends, not the next caller's once the lock is let go.
+            futures.wait([future])
+            raise
 
     def _checkpoint(self) -> None:
         self._con.execute("CHECKPOINT").fetchall()

@@ -434,3 +434,52 @@ def test_a_failed_checkpoint_leaves_the_append_stored(
         assert reopened.count() == 250
     finally:
         reopened.close()
+
+
+def test_with_one_duckdb_thread_a_checkpoints_cpu_runs_on_the_lowered_thread(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    shares: list[tuple[float, float]] = []
+    store = DuckDBEventStore(tmp_path / "events.duckdb", threads=1,
+                             background=Background(4, True), checkpoint_rows=3000)
+    checkpoint = store._checkpoint
+
+    def measured() -> None:
+        thread0, process0 = time.thread_time(), time.process_time()
+        checkpoint()
+        shares.append((time.thread_time() - thread0, time.process_time() - process0))
+
+    store._checkpoint = measured  # type: ignore[method-assign]
+    try:
+        store.append_batch(make_events(4000))
+        ((on_thread, in_process),) = shares
+        # Everything the process spent meanwhile (the appender waits) but a little noise.
+        assert in_process > 0 and on_thread >= 0.8 * in_process
+    finally:
+        store.close()
+
+
+def test_a_checkpoint_that_cannot_start_a_thread_runs_inline(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "events.duckdb"
+    store = DuckDBEventStore(path, background=Background(4), checkpoint_rows=100)
+    assert store._checkpointer is not None
+    store._checkpointer.shutdown()  # as at interpreter exit: submit raises RuntimeError
+    events = make_events(250)
+    try:
+        assert store.append_batch(events[:150]) == 150
+        assert store.checkpoints == 1 and wal_bytes(path) == 0
+
+        def broken() -> None:
+            raise OSError("not a DuckDB error")
+
+        store._checkpoint = broken  # type: ignore[method-assign]
+        with caplog.at_level("WARNING"):
+            assert store.append_batch(events[150:]) == 100  # still stored, and said so
+        assert "checkpoint after 250 rows failed" in caplog.text
+        assert store.checkpoints == 1 and store.count() == 250
+    finally:
+        store.close()

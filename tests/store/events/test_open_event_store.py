@@ -77,6 +77,20 @@ def test_writer_uses_the_settings(tmp_path: Path) -> None:
         store.close()
 
 
+def test_the_store_runs_at_the_background_priority_settings(tmp_path: Path) -> None:
+    lowered = open_event_store(load_settings(data_dir=tmp_path / "a", ingest_nice=3))
+    level = open_event_store(load_settings(data_dir=tmp_path / "b", ingest_nice=0))
+    try:
+        assert isinstance(lowered, DuckDBEventStore) and isinstance(level, DuckDBEventStore)
+        assert lowered.background == Background(3, io_idle=True)
+        assert lowered._checkpointer is not None  # checkpoints below the appends
+        assert level.background == Background(0, io_idle=True)
+        assert level._checkpointer is None  # nothing to run below: checkpoints inline
+    finally:
+        lowered.close()
+        level.close()
+
+
 def test_the_writer_runs_at_the_background_priority_settings(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "var", ingest_nice=7, ingest_io_idle=False)
     store = open_event_store(settings)
