@@ -183,10 +183,10 @@ class Runtime:
         then); shared ones (Redis) hold the ingest process's writes already. Runs on the
         subscription's thread, before it delivers the next message."""
         log.info("worker: re-warming replicas after reconnecting to the ingest process")
-        live = self.counters
         if self.settings.counters_backend is not CountersBackend.MEMORY:
             self._warm()
             return
+        live = self.counters
         if not isinstance(live, MemoryCounters):  # open_counters builds one for MEMORY
             raise TypeError(f"in-process replicas must be MemoryCounters, not {live!r}")
         # Warmed apart and swapped in: decisions meanwhile read the old replicas, not
@@ -198,25 +198,25 @@ class Runtime:
     def _warm(self, into: Counters | None = None, *, claims: bool = False) -> None:
         """CTR stats, then (in-process counters only) spend and, with `claims`, the claims,
         then the visitor profiles, into `into` (default: this runtime's counters)."""
+        counters = into if into is not None else self.counters
         self._warm_stats()
         campaigns = self.catalog.campaigns.all()  # read once for both warm-ups
         if self.settings.counters_backend is CountersBackend.MEMORY:
-            self._warm_spend(campaigns, into)
+            self._warm_spend(campaigns, counters)
             if claims:
                 self._warm_claims()
-        self._warm_profiles(campaigns, into)
+        self._warm_profiles(campaigns, counters)
 
-    def _warm_profiles(self, campaigns: Sequence[Campaign], into: Counters | None = None) -> None:
-        """Exposures and engagements into `into` (default: this runtime's counters), and,
-        in one process, the attribution touches."""
+    def _warm_profiles(self, campaigns: Sequence[Campaign], counters: Counters) -> None:
+        """Exposures and engagements into `counters`, and, in one process, the attribution
+        touches."""
         in_memory = self.settings.counters_backend is CountersBackend.MEMORY
-        target = into if into is not None else self.counters
         warmed = warm_profiles(
             self.store,
             campaigns,
             self.clock(),
             # Profiles are read only where ads are decided (not in the ingest process).
-            counters=target if in_memory and self.serves else None,
+            counters=counters if in_memory and self.serves else None,
             touches=None if self.worker else self.touches,  # conversions are not counted there
             click_days=self.settings.click_attribution_days,
             view_days=self.settings.view_attribution_days,
@@ -237,11 +237,9 @@ class Runtime:
         )
         self.stats.load((_int(r[0]), _int(r[1]), _int(r[2])) for r in rows)
 
-    def _warm_spend(self, campaigns: Sequence[Campaign], into: Counters | None = None) -> None:
+    def _warm_spend(self, campaigns: Sequence[Campaign], counters: Counters) -> None:
         """In-process counters start empty: rebuild each campaign's spend from the events
-        into `into` (default: this runtime's counters), so a restart neither forgets a
-        budget nor double-counts it."""
-        counters = into if into is not None else self.counters
+        into `counters`, so a restart neither forgets a budget nor double-counts it."""
         now = self.clock()
         since = (now - timedelta(days=2)).replace(tzinfo=None)
         totals = self.store.query(

@@ -67,7 +67,6 @@ import logging
 import threading
 from collections.abc import Collection, Sequence
 from concurrent import futures
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -245,7 +244,7 @@ class DuckDBEventStore:
         self._rows = int(rows)
         self.checkpoints = 0  # the store's own, after appends (not DuckDB's backstop)
         self._checkpointer = (
-            ThreadPoolExecutor(
+            futures.ThreadPoolExecutor(
                 1, "duckdb-ckpt",  # its kernel name: "duckdb-ckpt_0"
                 initializer=functools.partial(
                     lower_to, min(19, niceness() + background.nice + CHECKPOINT_NICE_STEP),
