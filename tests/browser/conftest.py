@@ -141,3 +141,14 @@ def ad_server(server_pool: ServerPool) -> Iterator[AdServer]:
     server = server_pool.take()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def slow_images(page_server: PageServer) -> Iterator[float]:
+    """Every creative image takes 1.5 s to arrive, for one test."""
+    seconds = 1.5
+    for path in IMAGES:
+        page_server.delay(path, seconds)
+    yield seconds
+    for path in IMAGES:
+        page_server.delay(path, 0)

@@ -93,6 +93,11 @@ class PageServer:
             self._content[path] = (ctype, data)
         return path
 
+    def remove(self, path: str) -> tuple[str, bytes] | None:
+        """Stop serving `path` (it answers 404); returns what it served, to add back."""
+        with self._lock:
+            return self._content.pop(path, None)
+
     def delay(self, path: str, seconds: float) -> None:
         """Answer `path` only after `seconds` (0 to answer at once again)."""
         with self._lock:

@@ -11,7 +11,7 @@ script tag. Stored events are read back from the server's DuckDB file once it st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +20,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.adserver import AdServer, StoredEvent
 from tests.browser.beacons import BeaconLog, ads_by_placement
-from tests.browser.network import IMAGES, AdNetwork
+from tests.browser.network import AdNetwork
 from tests.browser.site import LANDING_HOST, SITE_HOST, PageServer, page
 from tests.web.network import CHROME
 
@@ -223,17 +223,6 @@ def test_the_iframe_tag_renders_an_ad_and_counts_its_impression(
     ]
 
 
-@pytest.fixture
-def slow_images(page_server: PageServer) -> Iterator[float]:
-    """Every creative image takes 1.5 s to arrive, for one test."""
-    seconds = 1.5
-    for path in IMAGES:
-        page_server.delay(path, seconds)
-    yield seconds
-    for path in IMAGES:
-        page_server.delay(path, 0)
-
-
 def test_the_viewable_clock_starts_when_the_ad_has_rendered(
     new_context: NewContext,
     page_server: PageServer,
@@ -250,6 +239,33 @@ def test_the_viewable_clock_starts_when_the_ad_has_rendered(
     (imp,) = beacons.of(top["imp"])
     (view,) = beacons.of(top["view"])
     assert view.started_ms - imp.started_ms >= 1000, "viewable before 1 s of the rendered ad"
+
+    (stored,) = _of(ad_server.events(), "viewable", network.top)
+    assert (stored.valid, stored.drop_reason) == (True, None)
+
+
+def test_an_ad_hidden_by_style_is_not_viewable_until_it_shows(
+    new_context: NewContext, page_server: PageServer, network: AdNetwork, ad_server: AdServer
+) -> None:
+    """In view by its box, but inside a transparent wrapper (a hidden ad, MRC's SIVT): the
+    viewable clock starts only once the ad can be seen."""
+    path = page_server.add(
+        "/videos", page("hidden.html", top=network.top, ad_server=ad_server.url)
+    )
+    context = new_context(user_agent=CHROME)
+    beacons = BeaconLog(context, ad_server.url)
+    tab, ads = _open(context, page_server.origin(SITE_HOST) + path, ad_server)
+    ad = ads[network.top]
+    beacons.wait_answered(tab, ad["imp"])  # it rendered: an impression
+    tab.wait_for_timeout(2000)
+    assert beacons.of(ad["view"]) == [], "viewable while transparent"
+
+    shown_ms = tab.evaluate(
+        "() => { document.getElementById('wrap').style.opacity = '1'; return Date.now(); }"
+    )
+    beacons.wait_answered(tab, ad["view"], timeout=3)
+    (view,) = beacons.of(ad["view"])
+    assert 1000 <= view.started_ms - shown_ms < 2500
 
     (stored,) = _of(ad_server.events(), "viewable", network.top)
     assert (stored.valid, stored.drop_reason) == (True, None)
