@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 from starlette.requests import Request, cookie_parser
@@ -30,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backbeat.config import VisitorMode
 from backbeat.domain.campaign import Pricing
+from backbeat.domain.creative import AssetKind
 from backbeat.domain.events import DropReason, Event, EventType
 from backbeat.errors import BackbeatError, FieldError, ValidationFailed
 from backbeat.serving.request import AdRequest, Decision, NoFill
@@ -72,6 +74,16 @@ def client_ip(request: Request) -> str:
     peer = request.client.host if request.client else ""
     rt: Runtime = request.app.state.runtime
     return visitor_address(peer, request.scope["headers"], rt.proxies)
+
+
+def with_click_tag(asset_url: str, click_url: str) -> str:
+    """An HTML5 creative's URL with its click URL as the ``clickTag`` query parameter, the
+    IAB's convention for HTML5 ads: the creative opens ``clickTag`` when clicked, so the
+    click goes through the signed, counted redirect like an image ad's."""
+    parts = urlsplit(asset_url)
+    tag = "clickTag=" + quote(click_url, safe="")
+    query = f"{parts.query}&{tag}" if parts.query else tag
+    return urlunsplit(parts._replace(query=query))
 
 
 def _parse_ids(raw: str) -> list[int]:
@@ -173,6 +185,10 @@ class Slots:
         )
         root = rt.settings.base_url
         self.events.append(self._event(d))
+        click_url = f"{root}/c/{click}"
+        src = cr.asset_url
+        if cr.asset_kind is AssetKind.HTML5:
+            src = with_click_tag(src, click_url)
         return {
             "placement": d.placement.id,
             "decision": d.id,
@@ -180,11 +196,11 @@ class Slots:
             "kind": cr.asset_kind.value,
             "width": cr.size.width,
             "height": cr.size.height,
-            "src": cr.asset_url,
+            "src": src,
             "alt": cr.alt_text,
             "imp": f"{root}/i/{imp}",
             "view": f"{root}/v/{view}",
-            "click": f"{root}/c/{click}",
+            "click": click_url,
         }
 
     def _event(self, d: Decision | None, placement_id: int = 0) -> Event:

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
 from starlette.requests import Request
 from starlette.testclient import TestClient
 from starlette.types import Message
 
+from backbeat.domain.creative import AssetKind
 from backbeat.tracking.headers import CACHED_QUERY_BYTES
 from backbeat.web import serving_routes
 from backbeat.web.serving_routes import serve, serve_asgi
@@ -184,3 +186,41 @@ def test_short_query_strings_are_remembered_and_long_ones_are_not(env: Env) -> N
         b"p=12,13&u=https%3A%2F%2FLyrics.Example.%2Fsong"
     ) == ((12, 13), "lyrics.example")
     assert serving_routes._serve_query(b"p=7&u=nope") == ((7,), None)
+
+
+def test_an_html5_creative_gets_its_click_url_as_click_tag() -> None:
+    click = "http://ads.example.com/c/AbC-_1"
+    assert serving_routes.with_click_tag("https://cdn.example.com/ad/index.html", click) == (
+        "https://cdn.example.com/ad/index.html?clickTag=http%3A%2F%2Fads.example.com%2Fc%2FAbC-_1"
+    )
+    # The creative's own parameters and fragment stay where they were.
+    assert serving_routes.with_click_tag("https://cdn.example.com/ad/?v=2#intro", click) == (
+        "https://cdn.example.com/ad/?v=2&clickTag=http%3A%2F%2Fads.example.com%2Fc%2FAbC-_1#intro"
+    )
+
+
+def test_an_html5_ads_click_tag_is_its_signed_counted_click(env: Env) -> None:
+    catalog = env.rt.catalog
+    creative = env.net.creative
+    catalog.creatives.update(
+        replace(
+            creative, asset_kind=AssetKind.HTML5, asset_url="https://cdn.example.com/ad/index.html"
+        )
+    )
+    env.rt.holder.refresh(force=True)
+    (ad,) = env.serve(env.net.top.id or 0)["ads"]
+    assert ad["kind"] == "html5"
+    src = urlsplit(ad["src"])
+    assert (src.netloc, src.path) == ("cdn.example.com", "/ad/index.html")
+    (click_tag,) = parse_qs(src.query)["clickTag"]
+    assert click_tag == ad["click"]
+    # image ads keep their URL as it is
+    assert "clickTag" not in creative.asset_url
+
+    assert env.hit(ad["imp"], method="POST").status_code == 204
+    landed = env.hit(click_tag)
+    assert landed.status_code == 302
+    assert landed.headers["location"].startswith("https://music.example.com/night-drive?ref=bb&")
+    assert [(t, valid) for t, valid, *_ in env.events()] == [
+        ("impression", True), ("click", True)
+    ]
