@@ -206,8 +206,10 @@ _DEFS: tuple[MetricDef, ...] = (
               "impressions that met the MRC viewability standard", Unit.COUNT, True,
               B.VIEWABLE),
     MetricDef(Metric.VIEWABILITY_RATE, "Viewability rate",
-              "viewable impressions / measured impressions (the Backbeat tag measures every "
-              "impression it renders)", Unit.PERCENT, True, B.VIEWABLE, B.IMPRESSIONS,
+              "viewable impressions / impressions: an impression the tag could not measure "
+              "(a browser without IntersectionObserver, an ad rendered through POST /decide) "
+              "counts as not viewable, so this is a floor", Unit.PERCENT, True, B.VIEWABLE,
+              B.IMPRESSIONS,
               interval_of_rate=True),
     MetricDef(Metric.REACH, "Reach",
               "distinct visitors with at least one impression (exact; anonymous visitors "
