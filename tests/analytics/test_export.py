@@ -9,6 +9,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -139,24 +140,34 @@ def test_html_draws_its_charts_offline(report: CampaignReport, tmp_path: Path) -
     page_file.write_text(export.report_html(report), encoding="utf-8")
     requested: list[str] = []
     errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-            def refuse(route: object) -> None:
-                requested.append(route.request.url)  # type: ignore[attr-defined]
-                route.abort()  # type: ignore[attr-defined]
+    def draw() -> list[int]:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                        args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            try:
+                page = browser.new_page()
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-            page.route(re.compile(r"^https?://"), refuse)
-            page.goto(page_file.as_uri())
-            page.wait_for_function("Object.keys(Chart.instances).length === 3", timeout=10_000)
-            points = page.evaluate(
-                "Object.values(Chart.instances).map(c => c.data.datasets[0].data.length)"
-            )
-        finally:
-            browser.close()
+                def refuse(route: object) -> None:
+                    requested.append(route.request.url)  # type: ignore[attr-defined]
+                    route.abort()  # type: ignore[attr-defined]
+
+                page.route(re.compile(r"^https?://"), refuse)
+                page.goto(page_file.as_uri())
+                page.wait_for_function(
+                    "Object.keys(Chart.instances).length === 3", timeout=10_000
+                )
+                drawn: list[int] = page.evaluate(
+                    "Object.values(Chart.instances).map(c => c.data.datasets[0].data.length)"
+                )
+                return drawn
+            finally:
+                browser.close()
+
+    # A thread of its own: in a process that ran the browser tests, pytest-playwright's
+    # sync API holds an event loop on this thread, and a second sync API refuses to start.
+    with ThreadPoolExecutor(1) as pool:
+        points = pool.submit(draw).result()
     assert errors == [] and requested == []
     assert points == [len(report.series)] * 3
