@@ -10,6 +10,7 @@ MICROS = 1_000_000
 Micros = int
 # Keeps every stored amount inside a signed 64-bit integer of micros.
 MAX_AMOUNT = 10**12
+_MAX_MAGNITUDE = len(str(MAX_AMOUNT)) - 1  # the power of ten of MAX_AMOUNT's first digit
 
 
 def to_micros(value: object, field: str, *, max_places: int = 6) -> Micros:
@@ -22,12 +23,24 @@ def to_micros(value: object, field: str, *, max_places: int = 6) -> Micros:
         raise ValidationFailed.one(field, f"{value!r} is not a decimal amount") from None
     if not amount.is_finite():
         raise ValidationFailed.one(field, "must be a finite amount")
-    if abs(amount) > MAX_AMOUNT:
+    # Read off the digits, before any arithmetic: "1e1000000" would overflow the decimal
+    # context, and "1e-999999999" round to zero.
+    if amount.adjusted() > _MAX_MAGNITUDE or abs(amount) > MAX_AMOUNT:
         raise ValidationFailed.one(field, f"amounts above {MAX_AMOUNT:,} are not accepted")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > max_places:
+    if _decimal_places(amount) > max_places:
         raise ValidationFailed.one(field, f"at most {max_places} decimal places")
     return int(amount * MICROS)
+
+
+def _decimal_places(amount: Decimal) -> int:
+    """The places after the point that `amount` needs (trailing zeros do not count)."""
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # a finite amount
+    kept = len(digits)
+    while kept > 1 and digits[kept - 1] == 0:
+        kept -= 1
+        exponent += 1
+    return 0 if digits[:kept] == (0,) else max(0, -exponent)
 
 
 def from_micros(micros: Micros) -> Decimal:
