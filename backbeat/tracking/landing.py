@@ -41,8 +41,8 @@ def click_id(decision_id: str, secret: bytes) -> str:
 def parse_click_id(value: str, secret: bytes) -> str | None:
     """The decision id of an authentic click id, else None."""
     decision_id, _, mac = value.strip().partition(".")
-    if not decision_id or len(value) > 80:
-        return None
+    if not decision_id or len(value) > 80 or not value.isascii():
+        return None  # compare_digest takes only ASCII text; no real click id is other
     good = click_id(decision_id, secret).partition(".")[2]
     return decision_id if hmac.compare_digest(mac, good) else None
 

@@ -46,3 +46,11 @@ def test_click_ids_are_authenticated() -> None:
     assert parse_click_id(cid, b"other" * 8) is None
     assert parse_click_id("garbage", SECRET) is None
     assert parse_click_id("x" * 200, SECRET) is None
+
+
+def test_a_click_id_with_text_beyond_ascii_is_not_one() -> None:
+    """hmac.compare_digest refuses such text with a TypeError (a 500 from /conv before)."""
+    decision = "0190c2a4-0000-7000-8000-000000000001"
+    assert parse_click_id("x.é", SECRET) is None
+    assert parse_click_id(f"{decision}.é", SECRET) is None
+    assert parse_click_id(click_id(decision, SECRET) + "é", SECRET) is None
