@@ -275,7 +275,7 @@ class EventService:
             return ("error", self._internal(exc, request))
 
     def _internal(self, exc: Exception, request: object) -> dict[str, object]:
-        log.error("event service: %s failed", str(request)[:500], exc_info=exc)
+        log.error("event service: %s failed", _describe(request), exc_info=exc)
         return ipc.encode_error(
             ipc.EventStoreUnavailable(
                 f"the event store failed ({type(exc).__name__}); see the ingest process log"
@@ -343,3 +343,16 @@ class EventService:
                 self.address.unlink()
         except FileNotFoundError:
             pass
+
+
+def _describe(request: object) -> str:
+    """A request as the log may show it: its kind and SQL, never a call's argument (a
+    conversion carries a visitor id and a User-Agent)."""
+    match request:
+        case ("call", str() as name, _):
+            return f"call {name!r}"
+        case ("query", str() as sql, _):
+            return f"query {sql[:300]!r}"
+        case (str() as kind, *_):
+            return repr(kind)
+    return f"a {type(request).__name__}"

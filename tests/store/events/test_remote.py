@@ -579,3 +579,22 @@ def test_registered_handlers_answer_calls_once_each(
     with pytest.raises(EventStoreUnavailable):
         remote.call("nobody-registered-this", 1)  # a malformed request: a 503, logged
     assert seen == [("a", 1), "bad"]  # each call ran its handler exactly once
+
+
+def test_a_failing_call_is_logged_by_name_without_its_argument(
+    service: EventService, remote: RemoteEventStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(arg: object) -> object:
+        raise TypeError("a bug in the handler")
+
+    service.handle("conversion", broken)
+    secret = "visitor-4f2a Mozilla/5.0 (private)"
+    with (
+        caplog.at_level(logging.ERROR, "backbeat.store.events.service"),
+        pytest.raises(EventStoreUnavailable),
+    ):
+        remote.call("conversion", {"visitor": secret})
+    (record,) = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert "'conversion'" in record.getMessage()
+    assert secret not in record.getMessage() and "TypeError" in caplog.text
+    assert secret not in caplog.text
