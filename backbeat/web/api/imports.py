@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -47,6 +46,7 @@ from backbeat.store.catalog.imports import ImportRecord, ImportStore
 from backbeat.web.api.common import PageOut, money
 from backbeat.web.api.deps import CatalogDep, ScopeDep, SettingsDep
 from backbeat.web.api.tenancy import Scope
+from backbeat.web.bodies import capped
 
 router = APIRouter(tags=["imports"])
 
@@ -371,23 +371,11 @@ def _failure(exc: ImportFailed) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status)
 
 
-async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
-    seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > limit:
-            raise PayloadTooLarge("file", MAX_IMPORT_BYTES)
-        yield chunk
-
-
 async def _read_form(request: Request) -> FormData:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ValidationFailed.one("file", "send the export as multipart/form-data")
-    limit = MAX_IMPORT_BYTES + _FORM_SLACK
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge("file", MAX_IMPORT_BYTES)
-    parser = MultiPartParser(request.headers, _capped(request, limit), max_files=2, max_fields=10)
+    body = capped(request, MAX_IMPORT_BYTES + _FORM_SLACK, "file", MAX_IMPORT_BYTES)
+    parser = MultiPartParser(request.headers, body, max_files=2, max_fields=10)
     try:
         return await parser.parse()
     except MultiPartException as exc:
