@@ -32,7 +32,13 @@ from backbeat.serving.index import CandidateIndex, IndexHolder, PlacementEntry
 from backbeat.serving.localtime import BLOCK_S, LocalTimes
 from backbeat.serving.prebuild import SlateBuilder
 from backbeat.serving.ranking import REACH_BOOST, creative_ctr, ecpm_micros, pick_creative
-from backbeat.serving.request import AdRequest, Decision, NoFill
+from backbeat.serving.request import (
+    DOMAIN_MISMATCH,
+    UNKNOWN_PLACEMENT,
+    AdRequest,
+    Decision,
+    NoFill,
+)
 from backbeat.serving.slate import Ranked, Slate
 from backbeat.serving.slatecache import SlateCache
 from backbeat.serving.stats import CreativeStats
@@ -203,9 +209,9 @@ class Decider:
                 raise ValidationFailed.one("now", "the clock must return timezone-aware datetimes")
         pe = index.placements.get(req.placement_id)
         if pe is None:
-            return NoFill({"unknown_placement": 1})
+            return NoFill({UNKNOWN_PLACEMENT: 1})
         if self._require_domain and not domain_matches(req.page_host, pe.site.domain):
-            return NoFill({"domain_mismatch": 1})
+            return NoFill({DOMAIN_MISMATCH: 1})
         epoch = now.timestamp()
         slate = self._slates.get(index, pe, req.country, int(epoch // self._block_s))
         ctx = RequestContext(

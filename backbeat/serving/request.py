@@ -120,6 +120,11 @@ class Decision(NamedTuple):
         return Decimal(self.expected_ecpm_micros) / 1000
 
 
+# NoFill reasons for a request-level problem rather than a filter.
+UNKNOWN_PLACEMENT = "unknown_placement"
+DOMAIN_MISMATCH = "domain_mismatch"
+
+
 @dataclass(frozen=True, slots=True)
 class NoFill:
     """No ad for the slot. `reasons` counts, per filter name, the campaigns that filter removed

@@ -69,6 +69,20 @@ def audience_campaign(key: str) -> int:
     return int(key.rpartition(":")[2])
 
 
+def purpose_of(headers: Mapping[str, str]) -> str:
+    """The lower-cased values of a request's purpose headers (Sec-Purpose, Purpose, ...),
+    joined: what :func:`speculative` reads."""
+    return " ".join(
+        v.lower() for name in PURPOSE_HEADERS if (v := header(headers, name)) is not None
+    )
+
+
+def speculative(method: str, purpose: str) -> bool:
+    """A request nobody asked to see: HEAD, or a browser's prefetch, prerender or preview
+    (`purpose` as :func:`purpose_of` gives it). Not an event, and not an ad request."""
+    return method == "HEAD" or (bool(purpose) and any(w in purpose for w in _PREFETCH_WORDS))
+
+
 @dataclass(frozen=True, slots=True)
 class EventContext:
     """The parts of one tracking request the rules look at. No raw IP: the visitor is
@@ -96,9 +110,7 @@ class EventContext:
     ) -> EventContext:
         """From a request: `page_url` is the page the ad tag reported; without it the
         Referer header is used."""
-        purpose = " ".join(
-            v.lower() for name in PURPOSE_HEADERS if (v := header(headers, name)) is not None
-        )
+        purpose = purpose_of(headers)
         host = url_host(page_url) if page_url else url_host(header(headers, "Referer"))
         return cls(
             payload=payload,
@@ -155,10 +167,7 @@ def _claim_ttl(ctx: EventContext, settings: Settings) -> int:
 # steps ---------------------------------------------------------------------------------
 def check_prefetch(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:
     """HEAD and speculative loads (prefetch, prerender, Safari preview) are not views."""
-    purpose = ctx.purpose
-    if ctx.method == "HEAD" or (purpose and any(w in purpose for w in _PREFETCH_WORDS)):
-        return DropReason.PREFETCH
-    return None
+    return DropReason.PREFETCH if speculative(ctx.method, ctx.purpose) else None
 
 
 def check_bot(ctx: EventContext, counters: Counters, settings: Settings) -> DropReason | None:

@@ -7,9 +7,12 @@ is found exactly through its `bbclid` (added to every landing URL, like gclid), 
 across days with no cookie; without one, the visitor's recent touches are used, which in
 cookieless mode reach back only to the start of the visitor's UTC day.
 
-Parameters: `a` advertiser id (required), `v` value as a decimal string, `cur` currency
-(must be the network's: no silent conversion), `oid` order id (a repeated order id is kept
-but flagged duplicate), `bbclid` the click id from the landing URL.
+Parameters: `a` advertiser id (required), `v` value as a decimal string (or, in JSON, an
+integer; never a float), `cur` currency (must be the network's: no silent conversion),
+`oid` order id of at most 128 characters (a repeated order id is kept but flagged
+duplicate), `bbclid` the click id from the landing URL. Text parameters must be strings,
+and one that is too long is refused, never cut. A HEAD request or a browser's prefetch of
+the pixel is answered and not counted.
 """
 
 from __future__ import annotations
@@ -30,12 +33,23 @@ from backbeat.store.events.remote import RemoteEventStore
 from backbeat.tracking.attribution import Credit, Touch, attribute_conversion
 from backbeat.tracking.ids import uuid7_time
 from backbeat.tracking.landing import parse_click_id
+from backbeat.tracking.pipeline import purpose_of, speculative
 from backbeat.tracking.useragent import is_bot
 from backbeat.tracking.visitor import identify
+from backbeat.web.bodies import read_body
 from backbeat.web.runtime import Runtime
-from backbeat.web.serving_routes import client_ip, error_response, json_response
+from backbeat.web.serving_routes import (
+    MAX_PARAM,
+    client_ip,
+    error_response,
+    json_response,
+    parse_id,
+)
 
 _HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+MAX_BODY = 16 * 1024
+MAX_ORDER_ID = 128
+MAX_CLICK_ID = 100
 _ROW_COLUMNS = (
     "campaign_id, creative_id, advertiser_id, site_id, publisher_id, placement_id,"
     " country, device, format, size, genre, genre_match, objective, ts"
@@ -76,32 +90,44 @@ def _credit_by_click(rt: Runtime, advertiser_id: int, bbclid: str, at: datetime)
     return Credit(Attribution.CLICK_THROUGH, touch, at.timestamp())
 
 
+def _text(data: Mapping[str, object], name: str, limit: int) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise ValidationFailed.one(name, "must be a string")
+    if len(value) > limit:
+        raise ValidationFailed.one(name, f"at most {limit} characters")
+    return value
+
+
 def _params(data: Mapping[str, object]) -> tuple[int, int, str, str]:
     allowed = {"a", "v", "cur", "oid", "bbclid", "u"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed.one(unknown[0], "unknown parameter")
-    try:
-        advertiser_id = int(str(data.get("a", "")))
-    except ValueError:
-        raise ValidationFailed.one("a", "the advertiser id (an integer) is required") from None
-    if advertiser_id <= 0 or advertiser_id > 2**31:
-        raise ValidationFailed.one("a", "must be a positive integer")
-    value = to_micros(str(data.get("v", "0")), "v")
+    a = data.get("a")
+    if type(a) is int:
+        a = str(a)
+    if not isinstance(a, str) or not a:
+        raise ValidationFailed.one("a", "the advertiser id (a whole number) is required")
+    advertiser_id = parse_id(a, "a")
+    value = to_micros(data.get("v", "0"), "v")  # a string or an integer; floats are refused
     if value < 0:
         raise ValidationFailed.one("v", "must not be negative")
-    oid = str(data.get("oid", ""))[:128]
-    bbclid = str(data.get("bbclid", ""))[:100]
+    # Too long is refused, not cut: two order ids that differ past a cut would be one order.
+    oid = _text(data, "oid", MAX_ORDER_ID)
+    bbclid = _text(data, "bbclid", MAX_CLICK_ID)
+    _text(data, "u", MAX_PARAM)
     return advertiser_id, value, oid, bbclid
 
 
 async def conversion(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
+    if speculative(request.method, purpose_of(request.headers)):
+        # A HEAD or a browser's prefetch of the pixel: nobody converted yet.
+        return Response(status_code=204, headers=_HEADERS)
     try:
         if request.method == "POST":
-            raw = await request.body()
-            if len(raw) > 16 * 1024:
-                raise ValidationFailed.one("body", "larger than 16 KiB")
+            raw = await read_body(request, MAX_BODY)
             try:
                 data = orjson.loads(raw or b"{}")
             except orjson.JSONDecodeError:
@@ -110,7 +136,7 @@ async def conversion(request: Request) -> Response:
                 raise ValidationFailed.one("body", "must be a JSON object")
         else:
             data = dict(request.query_params)
-        currency = str(data.get("cur", rt.settings.currency)).upper()
+        currency = _text(data, "cur", 8).upper() if "cur" in data else rt.settings.currency
         if currency != rt.settings.currency:
             raise ValidationFailed.one(
                 "cur", f"values are in {rt.settings.currency}; this network does not convert"

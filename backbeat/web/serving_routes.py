@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -34,14 +35,15 @@ from backbeat.domain.campaign import Pricing
 from backbeat.domain.creative import AssetKind
 from backbeat.domain.events import DropReason, Event, EventType
 from backbeat.errors import BackbeatError, FieldError, ValidationFailed
-from backbeat.serving.request import AdRequest, Decision, NoFill
+from backbeat.serving.request import UNKNOWN_PLACEMENT, AdRequest, Decision, NoFill
 from backbeat.tracking.geo import request_country
 from backbeat.tracking.headers import CACHED_QUERY_BYTES, pick_headers, query_param, url_host
-from backbeat.tracking.pipeline import audience_key
+from backbeat.tracking.pipeline import PURPOSE_HEADERS, audience_key, purpose_of, speculative
 from backbeat.tracking.signing import TrackingPayload, sign_links
 from backbeat.tracking.useragent import classify
 from backbeat.tracking.visitor import VISITOR_COOKIE, Visitor, identify
 from backbeat.web.auth import authenticate_token
+from backbeat.web.bodies import read_body
 from backbeat.web.client_address import visitor_address
 from backbeat.web.runtime import Runtime
 
@@ -86,21 +88,28 @@ def with_click_tag(asset_url: str, click_url: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def _parse_ids(raw: str) -> list[int]:
+_ID = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1  # the catalog's ids are 32-bit
+
+
+def parse_id(raw: str, field: str) -> int:
+    """One catalog id written in ASCII digits (spaces around it allowed): no sign, no
+    underscores, no other script's digits, as Python's ``int`` would take."""
+    text = raw.strip(" \t")
+    if not _ID.fullmatch(text) or not 0 < int(text) <= MAX_ID:
+        raise ValidationFailed.one(field, f"ids are whole numbers from 1 to {MAX_ID}")
+    return int(text)
+
+
+def _parse_ids(raw: str, field: str = "p") -> list[int]:
     if len(raw) > MAX_PARAM:
-        raise ValidationFailed.one("p", "too long")
+        raise ValidationFailed.one(field, "too long")
     parts = [p for p in raw.split(",") if p.strip()]
     if not parts:
-        raise ValidationFailed.one("p", "give one or more placement ids, e.g. p=12,13")
+        raise ValidationFailed.one(field, "give one or more placement ids, e.g. p=12,13")
     if len(parts) > MAX_SLOTS:
-        raise ValidationFailed.one("p", f"at most {MAX_SLOTS} slots per request")
-    try:
-        ids = [int(p) for p in parts]
-    except ValueError:
-        raise ValidationFailed.one("p", "placement ids are integers") from None
-    if any(i <= 0 or i > 2**31 for i in ids):
-        raise ValidationFailed.one("p", "placement ids are positive integers")
-    return ids
+        raise ValidationFailed.one(field, f"at most {MAX_SLOTS} slots per request")
+    return [parse_id(p, field) for p in parts]
 
 
 def _serve_query(raw: bytes) -> tuple[tuple[int, ...], str | None]:
@@ -128,6 +137,8 @@ class Slots:
         self.bot = bot
         self.now = now
         self.events: list[Event] = []
+        # HEAD and prefetches are answered but not ad requests: nothing is recorded.
+        self.record = True
 
     def audiences(self, audience_id: int) -> bool:
         aud = self.rt.holder.current().audiences.get(audience_id)
@@ -233,11 +244,13 @@ class Slots:
         nofill: list[dict[str, Any]] = []
         for pid, result in zip(placement_ids, self.rt.decider.decide_many(reqs), strict=True):
             if isinstance(result, NoFill):
-                self.events.append(self._event(None, pid))
+                # A placement that does not exist is not inventory: no decision to record.
+                if UNKNOWN_PLACEMENT not in result.reasons:
+                    self.events.append(self._event(None, pid))
                 nofill.append({"placement": pid, "reasons": result.reasons})
             else:
                 ads.append(self.ad(result))
-        if self.events:
+        if self.events and self.record:
             self.rt.ingest.submit_nowait(self.events)
         return {"ads": ads, "nofill": nofill}
 
@@ -280,6 +293,7 @@ def _page(
     client = scope.get("client")
     ip = visitor_address(client[0] if client else "", scope["headers"], rt.proxies)
     slots = _slots(rt, h, cookie, h.get("user-agent", ""), ip)
+    slots.record = not speculative(scope["method"], purpose_of(h))
     return slots.fill(ids, host), slots.visitor
 
 
@@ -309,7 +323,10 @@ async def serve(request: Request) -> Response:
     return _with_cookie(json_response(body, headers=headers), rt, visitor)
 
 
-_SERVE_HEADERS = frozenset({b"origin", b"user-agent", b"referer", b"dnt", b"sec-gpc", b"cookie"})
+_SERVE_HEADERS = frozenset(
+    {b"origin", b"user-agent", b"referer", b"dnt", b"sec-gpc", b"cookie"}
+    | {name.lower().encode() for name in PURPOSE_HEADERS}
+)
 _NO_STORE = [(b"cache-control", b"no-store")]
 _JSON = (b"content-type", b"application/json")
 
@@ -382,10 +399,11 @@ async def frame(request: Request) -> Response:
     """GET /frame/{placement_id}: a complete ad page for an iframe tag (no host-page script)."""
     rt: Runtime = request.app.state.runtime
     try:
-        (pid,) = _parse_ids(request.path_params.get("placement_id", ""))
+        pid = parse_id(request.path_params.get("placement_id", ""), "placement_id")
         host = url_host(request.headers.get("referer")) or ""
         ua = request.headers.get("user-agent", "")
         slots = _request_slots(rt, request, ua, client_ip(request))
+        slots.record = not speculative(request.method, purpose_of(request.headers))
         body = slots.fill([pid], host)
     except BackbeatError as exc:
         return error_response(exc)
@@ -409,9 +427,7 @@ async def decide_s2s(request: Request) -> Response:
             request.headers.get("authorization", "").removeprefix("Bearer ").strip(),
             rt.clock(),
         )
-        raw = await request.body()
-        if len(raw) > 64 * 1024:
-            raise ValidationFailed.one("body", "larger than 64 KiB")
+        raw = await read_body(request, 64 * 1024)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -426,7 +442,7 @@ async def decide_s2s(request: Request) -> Response:
         placements = data.get("placements")
         if not isinstance(placements, list) or not all(type(p) is int for p in placements):
             raise ValidationFailed.one("placements", "a list of placement ids")
-        ids = _parse_ids(",".join(str(p) for p in placements))
+        ids = _parse_ids(",".join(str(p) for p in placements), "placements")
         for field_name in ("page_url", "ip", "user_agent"):
             if not isinstance(data.get(field_name, ""), str):
                 raise ValidationFailed.one(field_name, "must be a string")

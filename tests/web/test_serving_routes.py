@@ -11,13 +11,17 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
+import pytest
 from starlette.requests import Request
 from starlette.testclient import TestClient
 from starlette.types import Message
 
+from backbeat.domain.accounts import Role
 from backbeat.domain.creative import AssetKind
+from backbeat.store.catalog import SqlCatalog
 from backbeat.tracking.headers import CACHED_QUERY_BYTES
 from backbeat.web import serving_routes
+from backbeat.web.auth import create_user, issue_token
 from backbeat.web.serving_routes import serve, serve_asgi
 from tests.web.network import CHROME, PAGE, Network
 from tests.web.test_tracking_flow import HEADERS, Env, env
@@ -166,7 +170,8 @@ def test_each_slot_of_a_served_page_is_one_decision_event(env: Env) -> None:
     rows = env.rt.store.query(
         "SELECT placement_id, campaign_id > 0 FROM events WHERE type = 'decision'"
     )
-    expected = [(top, True), (bottom, False), (999_999, False)] * 3 + [(top, True), (top, False)]
+    # each known slot of each view once; the unknown placement never (it is not inventory)
+    expected = [(top, True), (bottom, False)] * 3 + [(top, True), (top, False)]
     assert sorted(rows) == sorted(expected)
 
 
@@ -224,3 +229,77 @@ def test_an_html5_ads_click_tag_is_its_signed_counted_click(env: Env) -> None:
     assert [(t, valid) for t, valid, *_ in env.events()] == [
         ("impression", True), ("click", True)
     ]
+
+
+def _decisions(env: Env) -> list[tuple[Any, ...]]:
+    env.flush()
+    return env.rt.store.query(
+        "SELECT placement_id, campaign_id FROM events WHERE type = 'decision' ORDER BY id"
+    )
+
+
+def test_head_and_prefetched_ad_requests_are_answered_but_not_recorded(env: Env) -> None:
+    top = env.net.top.id or 0
+    url = f"/serve?p={top}&u={quote(PAGE, safe='')}"
+    assert env.client.head(url, headers=HEADERS).status_code == 200
+    for purpose in ({"sec-purpose": "prefetch"}, {"purpose": "prefetch"},
+                    {"sec-purpose": "prefetch;prerender"}):  # fmt: skip
+        resp = env.client.get(url, headers={**HEADERS, **purpose})
+        assert resp.status_code == 200 and resp.json()["ads"], purpose
+    assert env.client.head(f"/frame/{top}", headers=HEADERS).status_code == 200
+    assert env.client.get(
+        f"/frame/{top}", headers={**HEADERS, "sec-purpose": "prefetch"}
+    ).status_code == 200
+    assert _decisions(env) == []
+    env.serve(top)  # a real page view is recorded
+    assert _decisions(env) == [(top, env.net.campaign.id)]
+
+
+def test_an_unknown_placement_is_answered_but_records_nothing(env: Env) -> None:
+    top = env.net.top.id or 0
+    body = env.serve(top, 999_999)
+    assert {n["placement"]: n["reasons"] for n in body["nofill"]} == {
+        999_999: {"unknown_placement": 1}
+    }
+    frame = env.client.get("/frame/999999", headers=HEADERS)
+    assert frame.status_code == 200 and "Advertisement" in frame.text
+    assert _decisions(env) == [(top, env.net.campaign.id)]
+
+
+@pytest.mark.parametrize(
+    "ids", ["%2B3", "1_0", "%D9%A1", "2147483648", "-1", "0", "1.0", "0x10", "1,%201e3"]
+)
+def test_placement_ids_are_plain_ascii_whole_numbers(env: Env, ids: str) -> None:
+    resp = env.client.get(f"/serve?p={ids}", headers=HEADERS)
+    assert resp.status_code == 422, ids
+    assert resp.json()["error"]["fields"][0]["field"] == "p"
+
+
+def test_spaces_around_an_id_are_allowed(env: Env) -> None:
+    top = env.net.top.id or 0
+    resp = env.client.get(f"/serve?p=%20{top}%20", headers=HEADERS)
+    assert resp.status_code == 200 and resp.json()["ads"][0]["placement"] == top
+
+
+@pytest.mark.parametrize("path", ["/frame/1,2", "/frame/1%2C2", "/frame/abc", "/frame/0"])
+def test_the_iframe_tag_takes_one_placement_id(env: Env, path: str) -> None:
+    for method in ("GET", "HEAD"):
+        resp = env.client.request(method, path, headers=HEADERS)
+        assert resp.status_code == 422, (method, path)
+    body = env.client.get(path, headers=HEADERS).json()
+    assert body["error"]["fields"][0]["field"] == "placement_id"
+
+
+def test_decide_names_its_own_field(env: Env, catalog: SqlCatalog) -> None:
+    user = create_user(
+        catalog, email="pub@example.com", password="long password!", role=Role.PUBLISHER,
+        publisher_id=env.net.publisher.id,
+    )
+    _, token = issue_token(catalog, user.id or 0, "s2s")
+    for placements in ([-1], [0], [2**31], [1, "2"]):
+        resp = env.client.post(
+            "/decide", json={"placements": placements},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert resp.status_code == 422, placements
+        assert resp.json()["error"]["fields"][0]["field"] == "placements"

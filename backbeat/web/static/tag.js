@@ -45,12 +45,12 @@
   }
 
   // The id the server knows a slot by ("12" for " 12 " or "012"), or null for one it
-  // would refuse: the server takes positive integers up to 2^31.
+  // would refuse: the server takes whole numbers from 1 to 2^31 - 1.
   function placementId(slot) {
     var raw = (slot.getAttribute(ATTR) || "").trim();
     if (!/^[0-9]{1,10}$/.test(raw)) return null;
     var n = parseInt(raw, 10);
-    return n > 0 && n <= 2147483648 ? String(n) : null;
+    return n > 0 && n <= 2147483647 ? String(n) : null;
   }
 
   // Not in view whatever its geometry: hidden, or (with its ancestors) mostly transparent.
