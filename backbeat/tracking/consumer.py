@@ -136,6 +136,8 @@ class HitConsumer:
         self._rounds = 0  # counting rounds so far; each is numbered before its effects go out
         self._stored_through = 0  # every round up to this one is in the store
         self._stored = threading.Condition()
+        self._polls = 0  # looks for ready segments so far, with or without a round
+        self._polled = threading.Condition()
 
     # one round -------------------------------------------------------------------------
     def run_once(self, *, flush: bool = False) -> int:
@@ -152,6 +154,14 @@ class HitConsumer:
         return taken
 
     def _count_ready(self) -> int:
+        try:
+            return self._count_round()
+        finally:
+            with self._polled:
+                self._polls += 1
+                self._polled.notify_all()
+
+    def _count_round(self) -> int:
         with self._refs_lock:
             row_refs = [r for r in self.decisions.ready() if r not in self._taken]
             hit_refs = [r for r in self.hits.ready() if r not in self._taken]
@@ -254,6 +264,20 @@ class HitConsumer:
         target = self._rounds
         with self._stored:
             return self._stored.wait_for(lambda: self._stored_through >= target, timeout)
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until every segment ready when this is called is counted and stored; False
+        if `timeout` seconds passed first. For a caller about to read a hit it knows was
+        sealed (a click a conversion names): :meth:`wait_stored` alone would not wait for
+        a round that has not begun. Needs the loop running (:meth:`start`)."""
+        deadline = time.monotonic() + timeout
+        with self._polled:
+            # A look that began after this call: the one under way may have listed the
+            # segments before the one the caller cares about was sealed.
+            target = self._polls + 2
+            if not self._polled.wait_for(lambda: self._polls >= target, timeout):
+                return False
+        return self.wait_stored(max(0.0, deadline - time.monotonic()))
 
     # the loop ----------------------------------------------------------------------------
     # Why `nice`: counting is the one job on the box that may wait. A beacon is answered

@@ -50,6 +50,7 @@ _HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
 MAX_BODY = 16 * 1024
 MAX_ORDER_ID = 128
 MAX_CLICK_ID = 100
+SETTLE_S = 2.0  # the longest a conversion waits for the event it names to be stored
 _ROW_COLUMNS = (
     "campaign_id, creative_id, advertiser_id, site_id, publisher_id, placement_id,"
     " country, device, format, size, genre, genre_match, objective, ts"
@@ -70,8 +71,10 @@ def _decision_row(rt: Runtime, decision_id: str, kind: EventType) -> tuple[objec
     )
     params = [decision_id, kind.value, lo, hi]
     rows = rt.store.query(sql, params)
-    if not rows:
-        rt.writer.flush(timeout=2.0)  # the click may still be on its way into the store
+    if not rows and rt.clock() - served <= timedelta(seconds=rt.settings.link_ttl_seconds + 300):
+        # Its links still work, so the event may be on its way into the store (with
+        # several workers: in a worker's spool, not yet counted).
+        rt.settle_events(SETTLE_S)
         rows = rt.store.query(sql, params)
     return rows[0] if rows else None
 

@@ -113,6 +113,9 @@ class Runtime:
     # The audience memberships a serving worker keeps (None: all of them).
     audiences: AudienceKeys | None = None
     serves: bool = True  # False in the ingest process: no slates to build ahead
+    # Waits until every event acknowledged so far can be read from the store (see
+    # settle_events); None: the writer's flush, which is all there is in one process.
+    settle: Callable[[float], bool] | None = None
 
     @property
     def worker(self) -> bool:
@@ -122,6 +125,13 @@ class Runtime:
     @property
     def secret(self) -> bytes:
         return self.settings.secret()
+
+    def settle_events(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until every event acknowledged so far is in the
+        store; True when it is. The ingest process waits for the workers' hits too."""
+        if self.settle is not None:
+            return self.settle(timeout)
+        return self.writer.flush(timeout=timeout)
 
     @cached_property
     def proxies(self) -> TrustedProxies:

@@ -29,6 +29,7 @@ import logging
 import multiprocessing
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,20 @@ class IngestProcess:
             return consumer.wait_stored(max(0.0, min(float(wait_s), SETTLE_WAIT_S)))
 
         service.handle(SETTLE_RPC, settle)
+        seal_s = self.settings.handoff_seal_ms / 1000
+
+        def settle_events(timeout: float) -> bool:
+            # A hit a worker acknowledged is in a segment its sealer seals within two seal
+            # intervals; the consumer then counts it and stores it with its batch.
+            deadline = time.monotonic() + timeout
+            time.sleep(min(timeout, 2 * seal_s + 0.01))
+
+            def left() -> float:
+                return max(0.0, deadline - time.monotonic())
+
+            return consumer.wait_settled(left()) and rt.writer.flush(timeout=left())
+
+        rt.settle = settle_events
         service.start()
         self.service = service
         settle_heap()  # the index and warm counters, as a serving process does

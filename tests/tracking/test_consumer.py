@@ -342,3 +342,31 @@ def test_wait_stored_waits_for_rounds_still_in_the_open_batch(loop: Loop, tmp_pa
     finally:
         sink.close()
         loop.consumer.stop(drain=True)
+
+
+def test_wait_settled_waits_for_a_segment_sealed_before_it_to_be_counted_and_stored(
+    loop: Loop, tmp_path: Path
+) -> None:
+    """wait_stored covers what was counted; wait_settled also what was ready but not taken
+    yet (a click a conversion names, sealed a moment before)."""
+    loop.consumer.flush_rows, loop.consumer.poll_s = 1_000, 0.05
+    loop.consumer.flush_interval_s = 0.3
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    loop.consumer.start()
+    try:
+        time.sleep(0.1)  # the loop is polling: nothing is ready
+        sink.submit([imp(DECISIONS[0], "sealed", NOW + 1)])
+        sink.flush()  # sealed: ready, maybe not yet counted
+        started = time.monotonic()
+        assert loop.consumer.wait_settled(10)
+        assert loop.store.query("SELECT id FROM events") == [("sealed",)]
+        assert time.monotonic() - started < 5
+    finally:
+        sink.close()
+        loop.consumer.stop(drain=True)
+
+
+def test_wait_settled_gives_up_without_a_running_loop(loop: Loop) -> None:
+    started = time.monotonic()
+    assert not loop.consumer.wait_settled(0.2)
+    assert time.monotonic() - started < 2

@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import duckdb
 import httpx
@@ -443,3 +443,35 @@ def test_with_shared_counters_a_reconnecting_worker_re_warms_only_its_ctr_stats(
     finally:
         purge()
         ingest.stop()
+
+
+def test_a_conversion_right_after_its_click_is_credited_to_it(tmp_path: Path) -> None:
+    """The click is acknowledged once a worker has spooled it, and counted by the ingest
+    process a seal interval or more later; a conversion that names it (bbclid) in between
+    waits for it rather than go unattributed."""
+    data_dir = tmp_path / "var"
+    top, bottom = seed(data_dir)
+    server = start_server(data_dir, {"BACKBEAT_WORKERS": "2"})  # the default seal interval
+    try:
+        for i in range(4):
+            ua = browser(100 + i)
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                r = client.get("/serve", params={"p": f"{top},{bottom}", "u": PAGE},
+                               headers={"User-Agent": ua})  # fmt: skip
+                (ad,) = r.json()["ads"]
+                imp = urlsplit(ad["imp"]).path + "?u=" + quote(PAGE, safe="")
+                assert client.post(imp, headers={"User-Agent": ua}).status_code == 204
+            time.sleep(0.5)  # the impression counted before its click
+            landed = httpx.get(ad["click"], headers={"User-Agent": ua}, follow_redirects=False)
+            assert landed.status_code == 302
+            bbclid = parse_qs(urlsplit(landed.headers["location"]).query)["bbclid"][0]
+            conv = httpx.post(  # at once, on a new connection (either worker)
+                server.url + "/conv",
+                json={"a": 1, "v": "9.99", "oid": f"fast-{i}", "bbclid": bbclid},
+                headers={"User-Agent": ua},
+                timeout=10,
+            )
+            assert conv.status_code == 202, conv.text
+            assert conv.json()["attribution"] == "click_through", (i, conv.json())
+    finally:
+        server.stop()
