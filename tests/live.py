@@ -84,3 +84,15 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Liv
         time.sleep(0.2)
     server.stop()
     raise RuntimeError("server did not start: " + (data_dir / "server.log").read_text()[-3000:])
+
+
+def child_pids(pid: int) -> set[int]:
+    """The child processes of `pid`, from every one of its threads' ``children`` list (a
+    thread that ends while they are read is skipped)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue
+    return pids

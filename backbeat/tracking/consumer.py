@@ -35,6 +35,7 @@ retried as it is; its hits are never counted again, which would turn them into d
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -44,7 +45,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from backbeat.domain.events import Event
+from backbeat.domain.events import Event, EventType
 from backbeat.priority import Background
 from backbeat.store.events.handoff import Rows, rows_to_arrow
 from backbeat.store.events.schema import to_arrow
@@ -52,7 +53,9 @@ from backbeat.store.events.spool_reader import SegmentRef, SpoolReader
 from backbeat.tracking.effects import Effects, RecordingCounters, creative_counts
 from backbeat.tracking.errors import TokenRejected
 from backbeat.tracking.hits import Counting, Hit, count_hit
+from backbeat.tracking.pipeline import impression_claim
 from backbeat.tracking.rejections import Rejections
+from backbeat.tracking.signing import unpack_verified
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,7 @@ class HitConsumer:
         flush_rows: int = 5000,
         flush_interval_s: float = 0.5,
         background: Background = Background(),
+        defer_clicks_s: float = 0.0,
     ) -> None:
         if counting.counters is not recorder:
             raise ValueError("counting.counters must be the recorder")
@@ -121,6 +125,7 @@ class HitConsumer:
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
         self.background = background  # the counting and store threads' priority
+        self.defer_clicks_s = defer_clicks_s
         self.stats = ConsumerStats()
         self._batch = _Batch()
         self._taken: set[SegmentRef] = set()
@@ -138,6 +143,12 @@ class HitConsumer:
         self._stored = threading.Condition()
         self._polls = 0  # looks for ready segments so far, with or without a round
         self._polled = threading.Condition()
+        # Clicks held back (see _early_click), oldest first, with their segments: those
+        # segments join a batch (and so are removed) only once all their hits are counted.
+        self._deferred: list[tuple[Hit, SegmentRef]] = []
+        self._held_refs: list[SegmentRef] = []
+        self._oldest_deferred = math.inf  # the oldest held click's time, for wait_settled
+        self._draining = False
 
     # one round -------------------------------------------------------------------------
     def run_once(self, *, flush: bool = False) -> int:
@@ -159,7 +170,22 @@ class HitConsumer:
         finally:
             with self._polled:
                 self._polls += 1
+                self._oldest_deferred = self._deferred[0][0].at if self._deferred else math.inf
                 self._polled.notify_all()
+
+    def _early_click(self, hit: Hit, now: float) -> bool:
+        """A click to count in a later round: younger than `defer_clicks_s` and its
+        decision's impression not counted yet. Each worker's hits are counted once its
+        segment is sealed, so the impression another worker took a moment before the click
+        may be in a segment sealed a round later; counted now, the click would be stored
+        as "no impression"."""
+        if hit.kind is not EventType.CLICK or self._draining or hit.at <= now - self.defer_clicks_s:
+            return False
+        try:
+            decision = unpack_verified(hit.token).decision_id
+        except TokenRejected:
+            return False  # count_hit refuses it, and says so
+        return not self.recorder.claimed(impression_claim(decision))
 
     def _count_round(self) -> int:
         with self._refs_lock:
@@ -169,7 +195,11 @@ class HitConsumer:
             hit_refs = hit_refs[:MAX_SEGMENTS_PER_ROUND]
             self._taken.update(row_refs)
             self._taken.update(hit_refs)
-        if not row_refs and not hit_refs:
+        now = time.time()
+        deferred_due = bool(self._deferred) and (
+            self._draining or self._deferred[0][0].at <= now - self.defer_clicks_s
+        )
+        if not row_refs and not hit_refs and not deferred_due:
             return 0
         b = self._batch
         if not b.row_refs and not b.hit_refs:
@@ -178,13 +208,18 @@ class HitConsumer:
             for rows in self.decisions.read(ref):
                 b.rows += rows
                 b.size += len(rows)
-        hits: list[Hit] = []
+        pending, self._deferred = self._deferred, []
         for ref in hit_refs:
             for batch in self.hits.read(ref):
-                hits.extend(batch)
-        hits.sort(key=lambda h: h.at)  # stable: one worker's hits keep their order
+                pending.extend((h, ref) for h in batch)
+        pending.sort(key=lambda item: item[0].at)  # stable: one worker's hits keep their order
         counted: list[Event] = []
-        for hit in hits:
+        n_hits = 0
+        for hit, ref in pending:
+            if self.defer_clicks_s and self._early_click(hit, now):
+                self._deferred.append((hit, ref))
+                continue
+            n_hits += 1
             try:
                 result = count_hit(hit, self.counting)
             except TokenRejected as exc:  # verified by the worker: only a damaged record does this
@@ -198,13 +233,16 @@ class HitConsumer:
         b.events += counted
         b.size += len(counted)
         b.row_refs += row_refs
-        b.hit_refs += hit_refs
+        held = {ref for _, ref in self._deferred}
+        carried = self._held_refs + hit_refs
+        b.hit_refs += [r for r in carried if r not in held]
+        self._held_refs = [r for r in carried if r in held]
         # Numbered before its effects are published: a subscriber that registers after
         # they went out reads a number that covers them (wait_stored).
         self._rounds += 1
         b.through = self._rounds
         self.stats.rounds += 1
-        self.stats.hits += len(hits)
+        self.stats.hits += n_hits
         effects = self.recorder.drain()
         effects.creatives = creative_counts(counted)
         if effects:
@@ -271,11 +309,15 @@ class HitConsumer:
         sealed (a click a conversion names): :meth:`wait_stored` alone would not wait for
         a round that has not begun. Needs the loop running (:meth:`start`)."""
         deadline = time.monotonic() + timeout
+        called = time.time()
         with self._polled:
             # A look that began after this call: the one under way may have listed the
-            # segments before the one the caller cares about was sealed.
+            # segments before the one the caller cares about was sealed. And no click from
+            # before the call still held back.
             target = self._polls + 2
-            if not self._polled.wait_for(lambda: self._polls >= target, timeout):
+            if not self._polled.wait_for(
+                lambda: self._polls >= target and self._oldest_deferred > called, timeout
+            ):
                 return False
         return self.wait_stored(max(0.0, deadline - time.monotonic()))
 
@@ -336,6 +378,7 @@ class HitConsumer:
             self._storer.join(timeout)
             self._storer = None
         if drain:
+            self._draining = True  # held clicks are counted now: no impression is coming
             while self.run_once(flush=True):
                 pass
             self.run_once(flush=True)

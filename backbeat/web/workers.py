@@ -135,6 +135,9 @@ class IngestProcess:
             flush_rows=self.settings.flush_rows,
             flush_interval_s=self.settings.flush_interval_ms / 1000,
             background=self.settings.background,
+            # A click's impression may sit in another worker's segment for up to two seal
+            # intervals, and a counting round later it is counted.
+            defer_clicks_s=2 * self.settings.handoff_seal_ms / 1000 + 0.05,
         )
         consumer = self.consumer
 

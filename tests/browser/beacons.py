@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, Request
+from playwright.sync_api import BrowserContext, Page, Request, Response
 
 KINDS = {"/i/": "impression", "/v/": "viewable", "/c/": "click"}
 
@@ -74,3 +74,15 @@ class BeaconLog:
 def ads_by_placement(body: Any) -> dict[int, dict[str, Any]]:
     """The `/serve` answer's ads keyed by placement id."""
     return {int(ad["placement"]): ad for ad in body["ads"]}
+
+
+def open_page(
+    context: BrowserContext, url: str, ad_server: str
+) -> tuple[Page, Response, dict[int, dict[str, Any]]]:
+    """Load a publisher page; return it with the ad server's `/serve` response and the
+    ads it answered, by placement."""
+    tab = context.new_page()
+    with tab.expect_response(lambda r: r.url.startswith(ad_server + "/serve?")) as served:
+        tab.goto(url)
+    response = served.value
+    return tab, response, ads_by_placement(response.json()) if response.ok else {}

@@ -27,6 +27,7 @@ from backbeat.domain.parties import Advertiser, Publisher
 from backbeat.domain.taxonomy import AdFormat, Size
 from backbeat.store.catalog import open_catalog
 from backbeat.store.catalog.protocol import Catalog
+from tests.browser.site import SITE_HOST, PageServer, page
 from tests.web.network import SITE_DOMAIN
 
 FLOOR_MICROS = 2_500_000
@@ -138,3 +139,13 @@ def write_network(catalog_url: str, *, assets: str, landing: str) -> AdNetwork:
     finally:
         catalog.close()
     return AdNetwork(site_id, top, bottom, leaderboard, (first, second))
+
+
+def publisher_page(page_server: PageServer, network: AdNetwork, ad_server: str) -> str:
+    """The URL of a lyrics page on the publisher's site with the network's two slots, the
+    top one in view and the bottom one below the fold."""
+    path = page_server.add(
+        "/songs/night-drive",
+        page("publisher.html", top=network.top, bottom=network.bottom, ad_server=ad_server),
+    )
+    return page_server.origin(SITE_HOST) + path

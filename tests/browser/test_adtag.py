@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.adserver import AdServer, StoredEvent
-from tests.browser.beacons import BeaconLog, ads_by_placement
-from tests.browser.network import AdNetwork
+from tests.browser.beacons import BeaconLog, open_page
+from tests.browser.network import AdNetwork, publisher_page
 from tests.browser.site import LANDING_HOST, SITE_HOST, PageServer, page
 from tests.web.network import CHROME
 
@@ -37,19 +37,13 @@ def _open(
     context: BrowserContext, url: str, ad_server: AdServer
 ) -> tuple[Page, dict[int, dict[str, Any]]]:
     """Load a publisher page; return it with the ads `/serve` answered, by placement."""
-    tab = context.new_page()
-    with tab.expect_response(lambda r: r.url.startswith(ad_server.url + "/serve?")) as served:
-        tab.goto(url)
-    assert served.value.status == 200
-    return tab, ads_by_placement(served.value.json())
+    tab, served, ads = open_page(context, url, ad_server.url)
+    assert served.status == 200
+    return tab, ads
 
 
 def _publisher_page(page_server: PageServer, network: AdNetwork, ad_server: AdServer) -> str:
-    path = page_server.add(
-        "/songs/night-drive",
-        page("publisher.html", top=network.top, bottom=network.bottom, ad_server=ad_server.url),
-    )
-    return page_server.origin(SITE_HOST) + path
+    return publisher_page(page_server, network, ad_server.url)
 
 
 def _of(events: list[StoredEvent], type_: str, placement: int) -> list[StoredEvent]:

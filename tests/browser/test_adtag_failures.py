@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Response, Route, expect
 
 from tests.browser.adserver import AdServer
-from tests.browser.beacons import BeaconLog, ads_by_placement
-from tests.browser.network import IMAGES, AdNetwork
+from tests.browser.beacons import BeaconLog, open_page
+from tests.browser.network import IMAGES, AdNetwork, publisher_page
 from tests.browser.site import SITE_HOST, PageServer, page
 from tests.web.network import CHROME
 
@@ -38,13 +38,10 @@ def test_odd_slot_markup_fills_what_it_can_and_collapses_the_rest(
     )
     context = new_context(user_agent=CHROME)
     beacons = BeaconLog(context, ad_server.url)
-    tab = context.new_page()
-    with tab.expect_response(lambda r: r.url.startswith(ad_server.url + "/serve?")) as served:
-        tab.goto(page_server.origin(SITE_HOST) + path)
+    tab, served, ads = open_page(context, page_server.origin(SITE_HOST) + path, ad_server.url)
     # The slot with no usable id is left out of the request rather than failing it (422).
-    assert served.value.status == 200
-    assert parse_qs(urlsplit(served.value.url).query)["p"] == [f"{network.top},{network.bottom}"]
-    ads = ads_by_placement(served.value.json())
+    assert served.status == 200
+    assert parse_qs(urlsplit(served.url).query)["p"] == [f"{network.top},{network.bottom}"]
     assert set(ads) == {network.top, network.bottom}
 
     sidebar = tab.locator("#sidebar")
@@ -115,16 +112,10 @@ def test_a_slot_removed_before_its_ad_rendered_counts_no_impression(
     ad_server: AdServer,
     slow_images: float,
 ) -> None:
-    path = page_server.add(
-        "/songs/night-drive",
-        page("publisher.html", top=network.top, bottom=network.bottom, ad_server=ad_server.url),
-    )
     context = new_context(user_agent=CHROME)
     beacons = BeaconLog(context, ad_server.url)
-    tab = context.new_page()
-    with tab.expect_response(lambda r: r.url.startswith(ad_server.url + "/serve?")) as served:
-        tab.goto(page_server.origin(SITE_HOST) + path)
-    ads = ads_by_placement(served.value.json())
+    url = publisher_page(page_server, network, ad_server.url)
+    tab, _, ads = open_page(context, url, ad_server.url)
     # A single-page app moving on while the creative is still on its way.
     tab.evaluate("() => document.getElementById('top').remove()")
     beacons.wait_answered(tab, ads[network.bottom]["imp"], timeout=slow_images + 3)
@@ -152,16 +143,11 @@ def test_a_creative_that_fails_to_load_collapses_its_slot_and_counts_nothing(
     ad_server: AdServer,
     broken_images: None,
 ) -> None:
-    path = page_server.add(
-        "/songs/night-drive",
-        page("publisher.html", top=network.top, bottom=network.bottom, ad_server=ad_server.url),
-    )
     context = new_context(user_agent=CHROME)
     beacons = BeaconLog(context, ad_server.url)
-    tab = context.new_page()
-    with tab.expect_response(lambda r: r.url.startswith(ad_server.url + "/serve?")) as served:
-        tab.goto(page_server.origin(SITE_HOST) + path)
-    assert set(ads_by_placement(served.value.json())) == {network.top, network.bottom}
+    url = publisher_page(page_server, network, ad_server.url)
+    tab, _, ads = open_page(context, url, ad_server.url)
+    assert set(ads) == {network.top, network.bottom}
     for selector in ("#top", "#bottom"):
         expect(tab.locator(selector)).to_have_attribute("data-backbeat-state", "nofill")
         expect(tab.locator(selector)).to_be_hidden()

@@ -370,3 +370,88 @@ def test_wait_settled_gives_up_without_a_running_loop(loop: Loop) -> None:
     started = time.monotonic()
     assert not loop.consumer.wait_settled(0.2)
     assert time.monotonic() - started < 2
+
+
+def _click(decision: str, ident: str, at: float) -> Hit:
+    token = sign(make_payload(kind=EventType.CLICK, decision_id=decision), SECRET)
+    return hit(EventType.CLICK, ident=ident, at=at, token=token, visitor_key=f"k-{ident}")
+
+
+def _stored(loop: Loop) -> list[tuple[object, ...]]:
+    return loop.store.query("SELECT id, type, valid, drop_reason FROM events ORDER BY ts")
+
+
+def test_a_click_ready_before_its_impression_waits_for_it(loop: Loop, tmp_path: Path) -> None:
+    """Two workers: the click's segment is sealed a round before the segment holding the
+    impression another worker took a moment earlier. Counted at once, the click would be
+    "no impression"; held back, both count."""
+    loop.consumer.defer_clicks_s = 5.0
+    now = time.time()
+    w1 = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w1")
+    w2 = SpoolSink(tmp_path / "hits", HitCodec(), prefix="w2")
+    try:
+        w2.submit([_click(DECISIONS[0], "click", now - 0.01)])
+        w2.flush()  # sealed: ready
+        w1.submit([imp(DECISIONS[0], "imp", now - 0.02)])  # not sealed yet
+        loop.consumer.run_once(flush=True)
+        assert loop.consumer.stats.hits == 0 and _stored(loop) == []
+        click_segment = min((tmp_path / "hits").glob("w2*/seg-*.log"))  # the sealed one
+        assert click_segment.stat().st_size > 0  # kept while its click is not counted
+
+        w1.flush()
+        loop.consumer.run_once(flush=True)
+        assert _stored(loop) == [("imp", "impression", True, None), ("click", "click", True, None)]
+        assert loop.consumer.stats.hits == 2
+        assert not click_segment.exists()  # removed once its click was stored
+    finally:
+        w1.close()
+        w2.close()
+
+
+def test_a_held_click_counts_as_no_impression_once_none_came(loop: Loop, tmp_path: Path) -> None:
+    loop.consumer.defer_clicks_s = 0.3
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    try:
+        sink.submit([_click(DECISIONS[1], "orphan", time.time())])
+        sink.flush()
+        loop.consumer.run_once(flush=True)
+        assert _stored(loop) == []  # held
+        time.sleep(0.35)
+        loop.consumer.run_once(flush=True)  # no new segment: the held click is due
+        assert _stored(loop) == [("orphan", "click", False, "no_impression")]
+    finally:
+        sink.close()
+
+
+def test_stopping_counts_the_held_clicks(loop: Loop, tmp_path: Path) -> None:
+    loop.consumer.defer_clicks_s = 60.0
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    sink.submit([_click(DECISIONS[2], "last", time.time())])
+    sink.close()
+    loop.consumer.run_once()
+    assert _stored(loop) == []
+    loop.consumer.stop(drain=True)
+    assert _stored(loop) == [("last", "click", False, "no_impression")]
+    assert not list((tmp_path / "hits").glob("*/seg-*.log"))
+
+
+def test_clicks_are_not_held_when_the_impression_is_counted_or_holding_is_off(
+    loop: Loop, tmp_path: Path
+) -> None:
+    loop.consumer.defer_clicks_s = 60.0
+    sink = SpoolSink(tmp_path / "hits", HitCodec())
+    try:
+        sink.submit([imp(DECISIONS[3], "seen", time.time() - 1)])
+        sink.flush()
+        loop.consumer.run_once(flush=True)
+        sink.submit([_click(DECISIONS[3], "fast", time.time())])
+        sink.flush()
+        loop.consumer.run_once(flush=True)
+        assert [r[0] for r in _stored(loop)] == ["seen", "fast"]
+        loop.consumer.defer_clicks_s = 0.0
+        sink.submit([_click(DECISIONS[0], "unheld", time.time())])
+        sink.flush()
+        loop.consumer.run_once(flush=True)
+        assert _stored(loop)[-1] == ("unheld", "click", False, "no_impression")
+    finally:
+        sink.close()

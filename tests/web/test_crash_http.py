@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from backbeat.store.catalog import open_catalog, upgrade
-from tests.live import LiveServer, start_server
+from tests.live import LiveServer, child_pids, start_server
 from tests.web.network import PAGE, Network, build_network
 
 TOKENS = 1200  # impression links, two per /serve (the network's two placements)
@@ -142,10 +142,7 @@ def kill_tree(server: LiveServer) -> None:
     once, as a power cut or the OOM killer would)."""
     assert server.process is not None
     pid = server.process.pid
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(p) for p in (task / "children").read_text().split()]
-    for p in (pid, *children):
+    for p in (pid, *child_pids(pid)):
         os.kill(p, signal.SIGKILL)
     server.process.wait(timeout=10)
 
