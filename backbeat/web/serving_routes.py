@@ -93,8 +93,8 @@ MAX_ID = 2**31 - 1  # the catalog's ids are 32-bit
 
 
 def parse_id(raw: str, field: str) -> int:
-    """One catalog id written in ASCII digits (spaces around it allowed): no sign, no
-    underscores, no other script's digits, as Python's ``int`` would take."""
+    """One catalog id written in ASCII digits (spaces around it allowed). Python's ``int``
+    would also take a sign, underscores and other scripts' digits; an id has none."""
     text = raw.strip(" \t")
     if not _ID.fullmatch(text) or not 0 < int(text) <= MAX_ID:
         raise ValidationFailed.one(field, f"ids are whole numbers from 1 to {MAX_ID}")
