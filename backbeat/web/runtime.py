@@ -23,7 +23,7 @@ from backbeat.domain.campaign import Campaign
 from backbeat.domain.events import Event
 from backbeat.serving.decide import Decider
 from backbeat.serving.index import IndexHolder
-from backbeat.serving.localtime import local_day
+from backbeat.serving.localtime import local_day, local_time, zone
 from backbeat.serving.stats import CreativeStats
 from backbeat.store.catalog import open_catalog
 from backbeat.store.catalog.protocol import Catalog
@@ -262,13 +262,38 @@ class Runtime:
             [since],
         )
         zones = {c.id: c.timezone for c in campaigns}
+        midnights: dict[str, datetime] = {}
+
+        def midnight(campaign_id: int) -> datetime:
+            """The campaign's local midnight that began today, as naive UTC."""
+            tz = zones.get(campaign_id, "UTC")
+            if tz not in midnights:
+                start = local_time(zone(tz), now.timestamp()).day_start
+                midnights[tz] = datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
+            return midnights[tz]
+
         today: dict[int, int] = {}
+        split: dict[datetime, set[int]] = {}
         for cid, hour, micros in recent:
             campaign_id = _int(cid)
-            tz = zones.get(campaign_id, "UTC")
             assert isinstance(hour, datetime)
-            if local_day(tz, hour.replace(tzinfo=UTC)) == local_day(tz, now):
+            start = midnight(campaign_id)
+            if hour >= start:  # an hour that began after local midnight is all today's
                 today[campaign_id] = today.get(campaign_id, 0) + _int(micros)
+            elif hour + timedelta(hours=1) > start:
+                split.setdefault(start, set()).add(campaign_id)
+        # Where local midnight falls inside a UTC hour (+03:30, +05:45...), that hour's
+        # spend is split at midnight, from the events themselves.
+        for start, ids in split.items():
+            end = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            rows = self.store.query(
+                "SELECT campaign_id, sum(price_micros) FROM events"
+                " WHERE valid AND price_micros > 0 AND ts >= ? AND ts < ? GROUP BY campaign_id",
+                [start, end],
+            )
+            for cid, micros in rows:
+                if _int(cid) in ids:
+                    today[_int(cid)] = today.get(_int(cid), 0) + _int(micros)
         for cid, micros in totals:
             campaign_id = _int(cid)
             day = local_day(zones.get(campaign_id, "UTC"), now)
