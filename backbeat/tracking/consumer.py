@@ -66,6 +66,7 @@ EFFECTS_PER_MESSAGE = 500
 # While the store thread stores one batch, the counting thread fills the next, up to this
 # many times `flush_rows` (then counting waits).
 STORE_BACKLOG = 10
+_CLICK = EventType.CLICK
 
 
 @dataclass
@@ -179,7 +180,7 @@ class HitConsumer:
         segment is sealed, so the impression another worker took a moment before the click
         may be in a segment sealed a round later; counted now, the click would be stored
         as "no impression"."""
-        if hit.kind is not EventType.CLICK or self._draining or hit.at <= now - self.defer_clicks_s:
+        if hit.kind is not _CLICK or self._draining or hit.at <= now - self.defer_clicks_s:
             return False
         try:
             decision = unpack_verified(hit.token).decision_id
@@ -216,7 +217,7 @@ class HitConsumer:
         counted: list[Event] = []
         n_hits = 0
         for hit, ref in pending:
-            if self.defer_clicks_s and self._early_click(hit, now):
+            if hit.kind is _CLICK and self.defer_clicks_s and self._early_click(hit, now):
                 self._deferred.append((hit, ref))
                 continue
             n_hits += 1
