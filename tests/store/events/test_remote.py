@@ -514,7 +514,9 @@ def test_a_slow_subscriber_is_dropped_without_blocking_and_reconnects(
             slowest = max(slowest, time.monotonic() - started)
             if svc.dropped:
                 break
-        assert svc.dropped == 1 and svc.subscribers == 0
+        # Dropped: removed from the subscribers in the same step (it may have reconnected
+        # by now, so the count of subscribers says nothing here).
+        assert svc.dropped == 1
         assert slowest < 1.0  # publish never waits for a subscriber
         release.set()
         got.connects.get(timeout=WAIT_S)  # reconnected: on_connect again
