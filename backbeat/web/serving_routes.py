@@ -128,7 +128,15 @@ class Slots:
     """Turns decisions into ad JSON with signed links, and into decision events."""
 
     def __init__(
-        self, rt: Runtime, *, visitor: Visitor, country: str, device: str, bot: bool, now: datetime
+        self,
+        rt: Runtime,
+        *,
+        visitor: Visitor,
+        country: str,
+        device: str,
+        bot: bool,
+        now: datetime,
+        record: bool = True,
     ) -> None:
         self.rt = rt
         self.visitor = visitor
@@ -137,8 +145,8 @@ class Slots:
         self.bot = bot
         self.now = now
         self.events: list[Event] = []
-        # HEAD and prefetches are answered but not ad requests: nothing is recorded.
-        self.record = True
+        # False for HEAD and prefetches: answered, but not ad requests, so not recorded.
+        self.record = record
 
     def audiences(self, audience_id: int) -> bool:
         aud = self.rt.holder.current().audiences.get(audience_id)
@@ -256,11 +264,17 @@ class Slots:
 
 
 def _slots(
-    rt: Runtime, h: Mapping[str, str], cookie: str | None, ua: str, ip: str
+    rt: Runtime,
+    h: Mapping[str, str],
+    cookie: str | None,
+    ua: str,
+    ip: str,
+    *,
+    record: bool = True,
 ) -> Slots:
     """The request's visitor, country, device and bot verdict. `h` is the request's headers
     (Starlette's, or the lower-case names :func:`pick_headers` took); `cookie` is the value
-    of the visitor cookie, if the request had one."""
+    of the visitor cookie, if the request had one; `record` whether its decisions are."""
     now = rt.clock()
     info = classify(ua)
     visitor = identify(
@@ -275,12 +289,16 @@ def _slots(
     )
     country = request_country(ip, h, rt.settings.trusted_country_header)
     return Slots(
-        rt, visitor=visitor, country=country, device=info.device.value, bot=info.bot, now=now
+        rt, visitor=visitor, country=country, device=info.device.value, bot=info.bot, now=now,
+        record=record,
     )
 
 
-def _request_slots(rt: Runtime, request: Request, ua: str, ip: str) -> Slots:
-    return _slots(rt, request.headers, request.cookies.get(VISITOR_COOKIE), ua, ip)
+def _request_slots(
+    rt: Runtime, request: Request, ua: str, ip: str, *, record: bool = True
+) -> Slots:
+    cookie = request.cookies.get(VISITOR_COOKIE)
+    return _slots(rt, request.headers, cookie, ua, ip, record=record)
 
 
 def _page(
@@ -292,8 +310,8 @@ def _page(
     host = host or url_host(h.get("referer")) or ""
     client = scope.get("client")
     ip = visitor_address(client[0] if client else "", scope["headers"], rt.proxies)
-    slots = _slots(rt, h, cookie, h.get("user-agent", ""), ip)
-    slots.record = not speculative(scope["method"], purpose_of(h))
+    record = not speculative(scope["method"], purpose_of(h))
+    slots = _slots(rt, h, cookie, h.get("user-agent", ""), ip, record=record)
     return slots.fill(ids, host), slots.visitor
 
 
@@ -402,8 +420,8 @@ async def frame(request: Request) -> Response:
         pid = parse_id(request.path_params.get("placement_id", ""), "placement_id")
         host = url_host(request.headers.get("referer")) or ""
         ua = request.headers.get("user-agent", "")
-        slots = _request_slots(rt, request, ua, client_ip(request))
-        slots.record = not speculative(request.method, purpose_of(request.headers))
+        record = not speculative(request.method, purpose_of(request.headers))
+        slots = _request_slots(rt, request, ua, client_ip(request), record=record)
         body = slots.fill([pid], host)
     except BackbeatError as exc:
         return error_response(exc)

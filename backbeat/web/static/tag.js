@@ -56,12 +56,14 @@
   // Not in view whatever its geometry: hidden, or (with its ancestors) mostly transparent.
   // Hidden ads are invalid traffic (MRC's SIVT); the IntersectionObserver sees only boxes.
   function shown(el) {
-    if (getComputedStyle(el).visibility !== "visible") return false;
     var opacity = 1;
     for (var n = el; n; n = n.parentNode) {
       if (n.nodeType === 11 && n.host) n = n.host;  // out of a shadow root, to its host
       if (n.nodeType !== 1) break;
-      opacity *= parseFloat(getComputedStyle(n).opacity);
+      var style = getComputedStyle(n);
+      // visibility is inherited: the slot's own says whether any ancestor hid it
+      if (n === el && style.visibility !== "visible") return false;
+      opacity *= parseFloat(style.opacity);
       if (!(opacity >= MIN_OPACITY)) return false;
     }
     return true;
